@@ -1,0 +1,17 @@
+package dev.airlock.sys;
+
+/** A failed system call, carrying its name and errno so callers can tell ENOMEM from EINVAL. */
+public final class ErrnoException extends RuntimeException {
+    private final String syscall;
+    private final int errno;
+
+    public ErrnoException(String syscall, int errno) {
+        super(syscall + " failed: " + Errno.name(errno) + " (errno " + errno + ")");
+        this.syscall = syscall;
+        this.errno = errno;
+    }
+
+    public String syscall() { return syscall; }
+
+    public int errno() { return errno; }
+}
