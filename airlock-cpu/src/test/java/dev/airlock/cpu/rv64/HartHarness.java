@@ -1,0 +1,59 @@
+package dev.airlock.cpu.rv64;
+
+import dev.airlock.cpu.TimeBase;
+import dev.airlock.memory.GuestMemory;
+import dev.airlock.memory.MmioHandler;
+import java.io.ByteArrayOutputStream;
+
+/** One hart over 1 MiB of RAM at 0x8000_0000, in M-mode, with a fake platform that records what happens. */
+final class HartHarness implements Platform, AutoCloseable {
+    static final long RAM = 0x8000_0000L;
+    final GuestMemory mem = new GuestMemory(RAM, 1 << 20);
+    final ByteArrayOutputStream console = new ByteArrayOutputStream();
+    long ticks;
+    int resetType = -1;
+    final Hart hart;
+
+    HartHarness() { this(false); }
+
+    HartHarness(boolean sbi) {
+        TimeBase time = () -> ticks;
+        hart = new Hart(0, mem, MmioHandler.NONE, time, this, sbi);
+        hart.reset(RAM, Hart.PRIV_M, 0, 0);
+    }
+
+    /** Writes instructions at RAM start (or {@code gpa}) and returns the address after them. */
+    long load(long gpa, int... insns) {
+        for (int k = 0; k < insns.length; k++) {
+            mem.write(gpa + 4L * k, new byte[] {(byte) insns[k], (byte) (insns[k] >>> 8),
+                    (byte) (insns[k] >>> 16), (byte) (insns[k] >>> 24)});
+        }
+        return gpa + 4L * insns.length;
+    }
+
+    void program(int... insns) { load(RAM, insns); }
+
+    void putLong(long gpa, long v) {
+        byte[] b = new byte[8];
+        for (int k = 0; k < 8; k++) b[k] = (byte) (v >>> (8 * k));
+        mem.write(gpa, b);
+    }
+
+    long getLong(long gpa) {
+        byte[] b = mem.read(gpa, 8);
+        long v = 0;
+        for (int k = 7; k >= 0; k--) v = (v << 8) | (b[k] & 0xff);
+        return v;
+    }
+
+    void steps(int n) { for (int k = 0; k < n; k++) hart.singleStep(); }
+
+    long x(int r) { return hart.x[r]; }
+
+    @Override public Hart hart(int id) { return id == 0 ? hart : null; }
+    @Override public int hartCount() { return 1; }
+    @Override public void consoleWrite(int b) { console.write(b); }
+    @Override public void systemReset(int type, int reason) { resetType = type; }
+    @Override public void wake(Hart h) { }
+    @Override public void close() { mem.close(); }
+}
