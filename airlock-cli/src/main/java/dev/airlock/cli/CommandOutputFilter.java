@@ -1,0 +1,65 @@
+package dev.airlock.cli;
+
+import dev.airlock.guest.initramfs.InitramfsBuilder;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.OptionalInt;
+
+/**
+ * Shows only what the guest command printed: the console lines between /init's ready marker and its
+ * exit marker. Kernel messages before and after are kept out of the user's output; the exit marker
+ * gives the command's status.
+ */
+final class CommandOutputFilter extends OutputStream {
+    private final PrintStream out;
+    private final StringBuilder line = new StringBuilder();
+    private boolean inCommand;
+    private volatile int exitStatus = -1;
+
+    CommandOutputFilter(PrintStream out) {
+        this.out = out;
+    }
+
+    @Override
+    public synchronized void write(int b) {
+        if (b == '\r') return; // the guest tty writes CRLF
+        if (b != '\n') {
+            line.append((char) (b & 0xff));
+            return;
+        }
+        String s = line.toString();
+        line.setLength(0);
+        if (!inCommand) {
+            if (s.contains(InitramfsBuilder.READY_MARKER)) inCommand = true;
+            return;
+        }
+        OptionalInt status = InitramfsBuilder.parseExitMarker(s);
+        if (status.isPresent()) {
+            // Output without a trailing newline shares the marker's line.
+            int at = s.indexOf(InitramfsBuilder.EXIT_MARKER_PREFIX);
+            if (at > 0) out.print(s.substring(0, at));
+            out.flush();
+            exitStatus = status.getAsInt();
+            inCommand = false;
+            return;
+        }
+        out.print(latin1ToUtf8(s));
+        out.print('\n');
+        out.flush();
+    }
+
+    /** The guest writes bytes; they were collected one char per byte, so re-decode them as UTF-8. */
+    private static String latin1ToUtf8(String s) {
+        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        return new String(b, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void flush() throws IOException {
+        out.flush();
+    }
+
+    /** The command's exit status, or -1 if the exit marker never came. */
+    int exitStatus() { return exitStatus; }
+}

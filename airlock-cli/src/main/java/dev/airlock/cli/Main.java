@@ -1,0 +1,57 @@
+package dev.airlock.cli;
+
+import java.io.PrintStream;
+
+/** The {@code airlock} command. */
+public final class Main {
+    static final String USAGE = """
+            usage: airlock COMMAND [ARGS]
+              run [OPTIONS] -- CMD ARGS...   boot a fresh micro-VM, run CMD in it, exit with its status
+              version                        print the version
+            'airlock run --help' shows the run options.""";
+
+    private Main() {}
+
+    public static void main(String[] args) throws Exception {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) throws InterruptedException {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("help")) {
+            (args.length == 0 ? err : out).println(USAGE);
+            return args.length == 0 ? ExitCodes.USAGE : 0;
+        }
+        String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return switch (args[0]) {
+                case "run" -> {
+                    if (rest.length > 0 && rest[0].equals("--help")) {
+                        out.println(RunCommand.USAGE);
+                        yield 0;
+                    }
+                    try {
+                        yield RunCommand.run(rest, out, err);
+                    } catch (UsageException e) {
+                        err.println("airlock run: " + e.getMessage());
+                        err.println(RunCommand.USAGE);
+                        yield ExitCodes.USAGE;
+                    }
+                }
+                case "version", "--version" -> {
+                    out.println("airlock " + version());
+                    yield 0;
+                }
+                default -> throw new UsageException("unknown command '" + args[0] + "'");
+            };
+        } catch (UsageException e) {
+            err.println("airlock: " + e.getMessage());
+            err.println(USAGE);
+            return ExitCodes.USAGE;
+        }
+    }
+
+    static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v == null ? "development build" : v;
+    }
+}

@@ -1,0 +1,185 @@
+package dev.airlock.cli;
+
+import dev.airlock.guest.assets.GuestAssetException;
+import dev.airlock.guest.assets.GuestAssets;
+import dev.airlock.guest.assets.ProgressListener;
+import dev.airlock.guest.initramfs.InitramfsBuilder;
+import dev.airlock.vmm.Vm;
+import dev.airlock.vmm.VmConfig;
+import dev.airlock.vmm.VmResult;
+import dev.airlock.vmm.boot.BootException;
+import dev.airlock.vmm.sched.HartPool;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** {@code airlock run}: boot a fresh VM, run one command in it, print its output, exit with its code. */
+final class RunCommand {
+    static final String USAGE = """
+            usage: airlock run [--memory MiB] [--cpus N] [--kernel FILE] [--initrd FILE] [--append ARGS]
+                               [--timeout SECONDS] [--console] -- COMMAND [ARG...]
+              --memory MiB      guest RAM (default 256)
+              --cpus N          guest harts (default 1)
+              --kernel FILE     a RISC-V Linux Image or ELF (default: Debian's riscv64 kernel, fetched once)
+              --initrd FILE     an initramfs (default: built from Debian's busybox-static)
+              --append ARGS     more kernel command-line arguments
+              --timeout SECONDS stop the VM after this long (default 300)
+              --console         stream the whole boot console, not just the command's output""";
+
+    /** Kernel arguments: Sv39 (fewer walk levels), no crypto self-tests or jitter entropy (they only burn guest time). */
+    static final String BASE_CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
+            + " cryptomgr.notests initcall_blacklist=jent_mod_init";
+
+    record Options(long memoryMiB, int cpus, Path kernel, Path initrd, String append, Duration timeout,
+                   boolean console, List<String> command) {}
+
+    static Options parse(String[] args) throws UsageException {
+        long memoryMiB = 256;
+        int cpus = 1;
+        Path kernel = null, initrd = null;
+        String append = "";
+        Duration timeout = Duration.ofSeconds(300);
+        boolean console = false;
+        int i = 0;
+        for (; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--")) { i++; break; }
+            if (!a.startsWith("--")) break;
+            switch (a) {
+                case "--memory" -> memoryMiB = number(a, value(args, ++i, a), 16, 16384);
+                case "--cpus" -> cpus = (int) number(a, value(args, ++i, a), 1, VmConfig.MAX_CPUS);
+                case "--kernel" -> kernel = Path.of(value(args, ++i, a));
+                case "--initrd" -> initrd = Path.of(value(args, ++i, a));
+                case "--append" -> append = value(args, ++i, a);
+                case "--timeout" -> timeout = Duration.ofSeconds(number(a, value(args, ++i, a), 1, 86_400));
+                case "--console" -> console = true;
+                default -> throw new UsageException("unknown option " + a);
+            }
+        }
+        List<String> command = List.of(args).subList(i, args.length);
+        if (command.isEmpty() && initrd == null) {
+            throw new UsageException("no command given: put it after --, e.g. airlock run -- uname -a");
+        }
+        return new Options(memoryMiB, cpus, kernel, initrd, append, timeout, console, command);
+    }
+
+    private static String value(String[] args, int i, String flag) throws UsageException {
+        if (i >= args.length) throw new UsageException(flag + " needs a value");
+        return args[i];
+    }
+
+    private static long number(String flag, String text, long min, long max) throws UsageException {
+        try {
+            long v = Long.parseLong(text);
+            if (v < min || v > max) throw new UsageException(flag + " must be between " + min + " and " + max + ", not " + v);
+            return v;
+        } catch (NumberFormatException e) {
+            throw new UsageException(flag + " takes a whole number, not '" + text + "'");
+        }
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
+        Options o = parse(args);
+        Path kernel;
+        byte[] initrd;
+        try {
+            GuestAssets assets = o.kernel() == null || o.initrd() == null
+                    ? GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr()) : null;
+            kernel = o.kernel() != null ? o.kernel() : assets.kernelImage();
+            byte[] base = o.initrd() != null ? readInitrd(o.initrd()) : assets.baseInitramfs();
+            initrd = o.command().isEmpty() ? base : concat(base, InitramfsBuilder.commandArchive(o.command(), Map.of()));
+        } catch (GuestAssetException e) {
+            err.println("airlock: " + e.getMessage());
+            return ExitCodes.VM_FAILED;
+        } catch (BootException e) {
+            err.println("airlock: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
+        String cmdline = BASE_CMDLINE + (o.console() ? "" : " quiet") + (o.append().isEmpty() ? "" : " " + o.append());
+        CommandOutputFilter filter = new CommandOutputFilter(out);
+        OutputStream console = o.console() ? out : filter;
+        VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, cmdline, console);
+        try (HartPool pool = HartPool.perCore()) {
+            Vm vm;
+            try {
+                vm = Vm.create(config, pool);
+            } catch (BootException e) {
+                err.println("airlock: " + e.getMessage());
+                return ExitCodes.USAGE;
+            }
+            VmResult result;
+            try {
+                vm.start();
+                result = vm.await(o.timeout());
+            } finally {
+                vm.close();
+            }
+            return report(result, o, filter, err);
+        }
+    }
+
+    private static int report(VmResult r, Options o, CommandOutputFilter filter, PrintStream err) {
+        int status = o.console() ? exitStatusFromTail(r) : filter.exitStatus();
+        switch (r.outcome()) {
+            case POWEROFF -> {
+                if (status >= 0) return status;
+                if (o.command().isEmpty()) return r.exitCode() < 0 ? 0 : r.exitCode();
+                err.println("airlock: the guest powered off before the command finished; last console lines:");
+            }
+            case TIMEOUT -> {
+                err.println("airlock: " + r.reason() + " and was stopped (raise --timeout); last console lines:");
+                printTail(r, err);
+                return ExitCodes.TIMEOUT;
+            }
+            case PANIC -> err.println("airlock: the guest kernel panicked; last console lines:");
+            case REBOOT -> err.println("airlock: the guest rebooted instead of powering off; last console lines:");
+            case STOPPED -> err.println("airlock: the VM was stopped: " + r.reason() + "; last console lines:");
+        }
+        printTail(r, err);
+        return ExitCodes.VM_FAILED;
+    }
+
+    private static int exitStatusFromTail(VmResult r) {
+        for (String line : r.consoleTail()) {
+            var s = InitramfsBuilder.parseExitMarker(line);
+            if (s.isPresent()) return s.getAsInt();
+        }
+        return -1;
+    }
+
+    private static void printTail(VmResult r, PrintStream err) {
+        for (String line : r.consoleTail()) err.println("  | " + line);
+    }
+
+    private static byte[] readInitrd(Path file) throws BootException {
+        try {
+            byte[] b = Files.readAllBytes(file);
+            if (b.length < 6) throw new BootException("initrd " + file + " is empty or truncated; pass a cpio archive with --initrd");
+            return b;
+        } catch (NoSuchFileException e) {
+            throw new BootException("initrd " + file + " does not exist; pass an existing file with --initrd");
+        } catch (IOException e) {
+            throw new BootException("cannot read initrd " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(a.length + b.length + 4);
+        out.writeBytes(a);
+        while (out.size() % 4 != 0) out.write(0); // newc archives start 4-byte aligned
+        out.writeBytes(b);
+        return out.toByteArray();
+    }
+
+    static List<String> argvOf(String... a) {
+        return new ArrayList<>(List.of(a));
+    }
+}

@@ -1,0 +1,236 @@
+package dev.airlock.vmm;
+
+import dev.airlock.cpu.HartInterrupts;
+import dev.airlock.cpu.TimeBase;
+import dev.airlock.cpu.rv64.Hart;
+import dev.airlock.cpu.rv64.Platform;
+import dev.airlock.memory.GuestMemory;
+import dev.airlock.vmm.boot.BootException;
+import dev.airlock.vmm.boot.KernelImage;
+import dev.airlock.vmm.bus.Bus;
+import dev.airlock.vmm.devices.clint.Clint;
+import dev.airlock.vmm.devices.plic.Plic;
+import dev.airlock.vmm.devices.power.PowerControl;
+import dev.airlock.vmm.devices.power.TestFinisher;
+import dev.airlock.vmm.devices.uart.Uart16550;
+import dev.airlock.vmm.fdt.MachineDeviceTree;
+import dev.airlock.vmm.fdt.MachineLayout;
+import dev.airlock.vmm.sched.HartPool;
+import dev.airlock.vmm.sched.HartTask;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One virtual machine on the "airlock" RISC-V platform: RAM at 0x8000_0000, a PLIC, a CLINT, an
+ * NS16550A console, a test finisher for bare-metal programs, and virtio-mmio slots. A Linux guest
+ * enters in S-mode with the hypervisor serving SBI; an ELF program enters in M-mode.
+ */
+public final class Vm implements AutoCloseable, Platform, PowerControl {
+    private static final Logger LOG = Logger.getLogger(Vm.class.getName());
+
+    public static final long RAM_BASE = 0x8000_0000L, FINISHER_BASE = 0x0010_0000L, CLINT_BASE = 0x0200_0000L,
+            PLIC_BASE = 0x0c00_0000L, UART_BASE = 0x1000_0000L, VIRTIO_BASE = 0x1000_1000L;
+    public static final int UART_IRQ = 10, VIRTIO_SLOTS = 8;
+    static final String ISA = "rv64imafdc_zicsr_zifencei";
+    static final List<String> ISA_EXTENSIONS = List.of("i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zicntr", "sstc");
+
+    private final VmConfig config;
+    private final GuestMemory ram;
+    private final Bus bus = new Bus();
+    private final Hart[] harts;
+    private final HartTask[] tasks;
+    private final Uart16550 uart;
+    private final ConsoleTap console;
+    private final TimeBase time = TimeBase.monotonic();
+    private final CountDownLatch allHalted;
+    private final long startNanos = System.nanoTime();
+    private volatile VmResult.Outcome outcome;
+    private volatile String reason;
+    private volatile int exitCode = -1;
+    private volatile boolean started;
+
+    private Vm(VmConfig config, HartPool pool, KernelImage kernel) throws BootException {
+        this.config = config;
+        this.ram = new GuestMemory(RAM_BASE, config.memoryBytes());
+        boolean linux = kernel.kind() == KernelImage.Kind.LINUX_IMAGE;
+        this.console = new ConsoleTap(config.console(), this::onPanic);
+        harts = new Hart[config.cpus()];
+        tasks = new HartTask[config.cpus()];
+        for (int i = 0; i < harts.length; i++) {
+            harts[i] = new Hart(i, ram, bus, time, this, linux);
+            tasks[i] = new HartTask(harts[i], pool, time, this::onHartHalted, this::onHartCrashed);
+        }
+        allHalted = new CountDownLatch(harts.length);
+        HartInterrupts[] lines = harts;
+        Plic plic = new Plic(lines);
+        uart = new Uart16550(console, plic.source(UART_IRQ));
+        bus.register("plic", PLIC_BASE, 0x60_0000, plic);
+        bus.register("clint", CLINT_BASE, 0x1_0000, new Clint(lines, time));
+        bus.register("uart", UART_BASE, 0x100, uart);
+        bus.register("finisher", FINISHER_BASE, 0x1000, new TestFinisher(this));
+        try {
+            loadAndPlaceHarts(kernel, linux);
+        } catch (BootException | RuntimeException e) {
+            ram.close();
+            throw e;
+        }
+    }
+
+    /** Builds a VM from its config; nothing runs until {@link #start}. */
+    public static Vm create(VmConfig config, HartPool pool) throws BootException {
+        KernelImage kernel = KernelImage.load(config.kernel(), RAM_BASE);
+        return new Vm(config, pool, kernel);
+    }
+
+    private void loadAndPlaceHarts(KernelImage kernel, boolean linux) throws BootException {
+        long ramEnd = ram.endGpa();
+        for (KernelImage.Segment s : kernel.segments()) {
+            if (!ram.contains(s.gpa()) || s.gpa() + s.memSizeBytes() > ramEnd) {
+                throw new BootException("the kernel needs guest memory up to 0x" + Long.toHexString(s.gpa() + s.memSizeBytes())
+                        + " but RAM ends at 0x" + Long.toHexString(ramEnd) + "; give the VM more --memory");
+            }
+            ram.write(s.gpa(), s.bytes());
+        }
+        if (!linux) {
+            harts[0].reset(kernel.entryGpa(), Hart.PRIV_M, 0, 0);
+            return;
+        }
+        long initrdStart = 0, initrdEnd = 0;
+        byte[] initrd = config.initrd();
+        // The device tree sits 2 MiB-aligned near the top of RAM; the initrd goes above the kernel, as QEMU does.
+        long dtbGpa = (ramEnd - (1L << 20)) & ~((2L << 20) - 1);
+        if (initrd != null) {
+            long kernelEnd = (kernel.endGpa() + 0xfffff) & ~0xfffffL;
+            initrdStart = Math.max(kernelEnd, kernel.entryGpa() + Math.min(config.memoryBytes() / 2, 128L << 20));
+            initrdStart = (initrdStart + 0xfff) & ~0xfffL;
+            if (initrdStart + initrd.length > dtbGpa) initrdStart = (dtbGpa - initrd.length) & ~0xfffL;
+            if (initrdStart < kernelEnd) {
+                throw new BootException("kernel and initrd (" + (initrd.length >> 20) + " MiB) do not fit in "
+                        + (config.memoryBytes() >> 20) + " MiB of guest memory; give the VM more --memory");
+            }
+            ram.write(initrdStart, initrd);
+            initrdEnd = initrdStart + initrd.length;
+        }
+        byte[] seed = new byte[32];
+        new SecureRandom().nextBytes(seed);
+        byte[] dtb = MachineDeviceTree.build(new MachineLayout(harts.length, RAM_BASE, config.memoryBytes(),
+                config.cmdline(), initrdStart, initrdEnd, seed, List.of(), ISA, ISA_EXTENSIONS, false, false));
+        if (dtb.length > (1 << 20)) throw new IllegalStateException("device tree larger than its 1 MiB slot");
+        ram.write(dtbGpa, dtb);
+        harts[0].reset(kernel.entryGpa(), Hart.PRIV_S, 0, dtbGpa);
+    }
+
+    /** Starts the boot hart; secondaries wait for SBI HSM hart_start. */
+    public synchronized void start() {
+        if (started) throw new IllegalStateException("VM already started");
+        started = true;
+        tasks[0].wake();
+    }
+
+    /** Waits for the guest to end, or stops it at the timeout. */
+    public VmResult await(Duration timeout) throws InterruptedException {
+        if (!allHalted.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            stop(VmResult.Outcome.TIMEOUT, "the guest ran past its " + timeout.toSeconds() + " s time limit");
+            allHalted.await();
+        }
+        uart.flush();
+        long insns = 0;
+        for (Hart h : harts) insns += h.instret();
+        VmResult.Outcome o = outcome == null ? VmResult.Outcome.STOPPED : outcome;
+        return new VmResult(o, reason, exitCode, console.tail(), insns, System.nanoTime() - startNanos);
+    }
+
+    /** Stops every hart; the first recorded outcome wins. */
+    public void stop(VmResult.Outcome why, String detail) {
+        synchronized (this) {
+            if (outcome == null) {
+                outcome = why;
+                reason = detail;
+            }
+        }
+        for (HartTask t : tasks) t.halt();
+    }
+
+    /** Bytes typed at the guest's console. */
+    public void consoleInput(byte[] data) {
+        uart.receive(data);
+    }
+
+    public GuestMemory memory() { return ram; }
+
+    // ---------------------------------------------------------------- Platform (called by harts)
+
+    @Override
+    public Hart hart(int hartId) {
+        return hartId >= 0 && hartId < harts.length ? harts[hartId] : null;
+    }
+
+    @Override
+    public int hartCount() { return harts.length; }
+
+    @Override
+    public void consoleWrite(int b) { console.write(b); }
+
+    @Override
+    public void systemReset(int type, int reasonCode) {
+        if (type == 0) powerOff(exitCode < 0 ? 0 : exitCode);
+        else reset();
+    }
+
+    @Override
+    public void wake(Hart hart) {
+        tasks[hart.hartId()].wake();
+    }
+
+    // ---------------------------------------------------------------- PowerControl (finisher, SBI SRST)
+
+    @Override
+    public void powerOff(int code) {
+        exitCode = code;
+        stop(console.panicked() ? VmResult.Outcome.PANIC : VmResult.Outcome.POWEROFF,
+                console.panicked() ? "the guest kernel panicked" : "the guest powered off");
+    }
+
+    @Override
+    public void reset() {
+        stop(console.panicked() ? VmResult.Outcome.PANIC : VmResult.Outcome.REBOOT,
+                console.panicked() ? "the guest kernel panicked" : "the guest rebooted");
+    }
+
+    private void onPanic() {
+        // Give the kernel a moment to print its backtrace, then stop even if it hangs instead of rebooting.
+        Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(2000);
+            } catch (InterruptedException ignored) {
+                return;
+            }
+            stop(VmResult.Outcome.PANIC, "the guest kernel panicked");
+        });
+    }
+
+    private void onHartHalted() {
+        allHalted.countDown();
+    }
+
+    private void onHartCrashed(Throwable t) {
+        LOG.log(Level.SEVERE, "emulator failure in a hart; stopping this VM only", t);
+        stop(VmResult.Outcome.STOPPED, "emulator failure: " + t);
+        allHalted.countDown();
+    }
+
+    /** Stops the VM if needed and frees its memory once no hart can touch it. */
+    @Override
+    public void close() throws InterruptedException {
+        if (started) {
+            stop(VmResult.Outcome.STOPPED, "closed by the host");
+            allHalted.await();
+        }
+        ram.close();
+    }
+}

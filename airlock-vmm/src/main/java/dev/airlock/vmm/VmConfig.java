@@ -1,0 +1,28 @@
+package dev.airlock.vmm;
+
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * What a VM is made of. {@code initrd} may be null; {@code cmdline} is the kernel command line.
+ *
+ * @param console receives every byte the guest writes to its console
+ */
+public record VmConfig(int cpus, long memoryBytes, Path kernel, byte[] initrd, String cmdline, OutputStream console) {
+    public static final int MAX_CPUS = 32;
+    public static final long MIN_MEMORY_BYTES = 16L << 20, MAX_MEMORY_BYTES = 16L << 30;
+
+    public VmConfig {
+        Objects.requireNonNull(kernel, "kernel");
+        Objects.requireNonNull(cmdline, "cmdline");
+        Objects.requireNonNull(console, "console");
+        if (cpus < 1 || cpus > MAX_CPUS) {
+            throw new IllegalArgumentException("--cpus must be between 1 and " + MAX_CPUS + ", not " + cpus);
+        }
+        if (memoryBytes < MIN_MEMORY_BYTES || memoryBytes > MAX_MEMORY_BYTES || (memoryBytes & ((1 << 20) - 1)) != 0) {
+            throw new IllegalArgumentException("--memory must be a whole number of MiB between "
+                    + (MIN_MEMORY_BYTES >> 20) + " and " + (MAX_MEMORY_BYTES >> 20) + ", not " + memoryBytes / (double) (1 << 20));
+        }
+    }
+}
