@@ -13,16 +13,24 @@ import java.util.OptionalInt;
  */
 final class CommandOutputFilter extends OutputStream {
     private final PrintStream out;
+    private final boolean passThrough;
     private final StringBuilder line = new StringBuilder();
     private boolean inCommand;
     private volatile int exitStatus = -1;
+    private volatile long readyNanos, exitNanos;
 
-    CommandOutputFilter(PrintStream out) {
+    /** @param passThrough print every console byte (--console) while still reading the markers */
+    CommandOutputFilter(PrintStream out, boolean passThrough) {
         this.out = out;
+        this.passThrough = passThrough;
     }
 
     @Override
     public synchronized void write(int b) {
+        if (passThrough) {
+            out.write(b);
+            if (b == '\n') out.flush();
+        }
         if (b == '\r') return; // the guest tty writes CRLF
         if (b != '\n') {
             line.append((char) (b & 0xff));
@@ -31,19 +39,24 @@ final class CommandOutputFilter extends OutputStream {
         String s = line.toString();
         line.setLength(0);
         if (!inCommand) {
-            if (s.contains(InitramfsBuilder.READY_MARKER)) inCommand = true;
+            if (s.contains(InitramfsBuilder.READY_MARKER)) {
+                inCommand = true;
+                readyNanos = System.nanoTime();
+            }
             return;
         }
         OptionalInt status = InitramfsBuilder.parseExitMarker(s);
         if (status.isPresent()) {
             // Output without a trailing newline shares the marker's line.
             int at = s.indexOf(InitramfsBuilder.EXIT_MARKER_PREFIX);
-            if (at > 0) out.print(s.substring(0, at));
+            if (at > 0 && !passThrough) out.print(s.substring(0, at));
             out.flush();
             exitStatus = status.getAsInt();
+            exitNanos = System.nanoTime();
             inCommand = false;
             return;
         }
+        if (passThrough) return;
         out.print(latin1ToUtf8(s));
         out.print('\n');
         out.flush();
@@ -62,4 +75,9 @@ final class CommandOutputFilter extends OutputStream {
 
     /** The command's exit status, or -1 if the exit marker never came. */
     int exitStatus() { return exitStatus; }
+
+    /** System.nanoTime() when /init said it was ready (0 if never). */
+    long readyNanos() { return readyNanos; }
+
+    long exitNanos() { return exitNanos; }
 }

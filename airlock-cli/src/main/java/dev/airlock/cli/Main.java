@@ -7,6 +7,8 @@ public final class Main {
     static final String USAGE = """
             usage: airlock COMMAND [ARGS]
               run [OPTIONS] -- CMD ARGS...   boot a fresh micro-VM, run CMD in it, exit with its status
+              initrd OUT [-- CMD ARGS...]    write the initramfs 'run' would boot (for other VMMs)
+              kernel                         print the path of the cached guest kernel
               version                        print the version
             'airlock run --help' shows the run options.""";
 
@@ -35,6 +37,18 @@ public final class Main {
                         err.println("airlock run: " + e.getMessage());
                         err.println(RunCommand.USAGE);
                         yield ExitCodes.USAGE;
+                    }
+                }
+                case "initrd" -> RunCommand.writeInitrd(rest, err);
+                case "kernel" -> {
+                    try {
+                        out.println(dev.airlock.guest.assets.GuestAssets.open(
+                                dev.airlock.guest.assets.GuestAssets.defaultCacheDir(),
+                                dev.airlock.guest.assets.ProgressListener.stderr()).kernelImage());
+                        yield 0;
+                    } catch (dev.airlock.guest.assets.GuestAssetException e) {
+                        err.println("airlock: " + e.getMessage());
+                        yield ExitCodes.VM_FAILED;
                     }
                 }
                 case "version", "--version" -> {

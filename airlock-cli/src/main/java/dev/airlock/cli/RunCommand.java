@@ -11,13 +11,11 @@ import dev.airlock.vmm.boot.BootException;
 import dev.airlock.vmm.sched.HartPool;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -32,14 +30,15 @@ final class RunCommand {
               --initrd FILE     an initramfs (default: built from Debian's busybox-static)
               --append ARGS     more kernel command-line arguments
               --timeout SECONDS stop the VM after this long (default 300)
-              --console         stream the whole boot console, not just the command's output""";
+              --console         stream the whole boot console, not just the command's output
+              --timings         print where the time went (JVM start, assets, boot to /init, command) to stderr""";
 
     /** Kernel arguments: Sv39 (fewer walk levels), no crypto self-tests or jitter entropy (they only burn guest time). */
     static final String BASE_CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
             + " cryptomgr.notests initcall_blacklist=jent_mod_init";
 
     record Options(long memoryMiB, int cpus, Path kernel, Path initrd, String append, Duration timeout,
-                   boolean console, List<String> command) {}
+                   boolean console, boolean timings, List<String> command) {}
 
     static Options parse(String[] args) throws UsageException {
         long memoryMiB = 256;
@@ -47,7 +46,7 @@ final class RunCommand {
         Path kernel = null, initrd = null;
         String append = "";
         Duration timeout = Duration.ofSeconds(300);
-        boolean console = false;
+        boolean console = false, timings = false;
         int i = 0;
         for (; i < args.length; i++) {
             String a = args[i];
@@ -61,6 +60,7 @@ final class RunCommand {
                 case "--append" -> append = value(args, ++i, a);
                 case "--timeout" -> timeout = Duration.ofSeconds(number(a, value(args, ++i, a), 1, 86_400));
                 case "--console" -> console = true;
+                case "--timings" -> timings = true;
                 default -> throw new UsageException("unknown option " + a);
             }
         }
@@ -68,7 +68,7 @@ final class RunCommand {
         if (command.isEmpty() && initrd == null) {
             throw new UsageException("no command given: put it after --, e.g. airlock run -- uname -a");
         }
-        return new Options(memoryMiB, cpus, kernel, initrd, append, timeout, console, command);
+        return new Options(memoryMiB, cpus, kernel, initrd, append, timeout, console, timings, command);
     }
 
     private static String value(String[] args, int i, String flag) throws UsageException {
@@ -87,6 +87,7 @@ final class RunCommand {
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
+        long mainNanos = System.nanoTime();
         Options o = parse(args);
         Path kernel;
         byte[] initrd;
@@ -103,10 +104,10 @@ final class RunCommand {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.USAGE;
         }
+        long assetsNanos = System.nanoTime();
         String cmdline = BASE_CMDLINE + (o.console() ? "" : " quiet") + (o.append().isEmpty() ? "" : " " + o.append());
-        CommandOutputFilter filter = new CommandOutputFilter(out);
-        OutputStream console = o.console() ? out : filter;
-        VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, cmdline, console);
+        CommandOutputFilter filter = new CommandOutputFilter(out, o.console());
+        VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, cmdline, filter);
         try (HartPool pool = HartPool.perCore()) {
             Vm vm;
             try {
@@ -115,6 +116,7 @@ final class RunCommand {
                 err.println("airlock: " + e.getMessage());
                 return ExitCodes.USAGE;
             }
+            long createdNanos = System.nanoTime();
             VmResult result;
             try {
                 vm.start();
@@ -122,12 +124,31 @@ final class RunCommand {
             } finally {
                 vm.close();
             }
+            if (o.timings()) printTimings(err, mainNanos, assetsNanos, createdNanos, filter, result);
             return report(result, o, filter, err);
         }
     }
 
+    /** One line, key=value in milliseconds, for people and for scripts/bench-boot.sh. */
+    private static void printTimings(PrintStream err, long mainNs, long assetsNs, long createdNs,
+                                     CommandOutputFilter f, VmResult r) {
+        long jvmStartMs = ProcessHandle.current().info().startInstant()
+                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()
+                        - (System.nanoTime() - mainNs) / 1_000_000)
+                .orElse(-1L);
+        long end = System.nanoTime();
+        err.printf("airlock: timings: jvm_start_ms=%d assets_ms=%d vm_create_ms=%d boot_to_init_ms=%d command_ms=%d"
+                        + " vm_total_ms=%d guest_instructions=%d%n",
+                jvmStartMs, ms(assetsNs - mainNs), ms(createdNs - assetsNs),
+                f.readyNanos() == 0 ? -1 : ms(f.readyNanos() - createdNs),
+                f.readyNanos() == 0 || f.exitNanos() == 0 ? -1 : ms(f.exitNanos() - f.readyNanos()),
+                ms(end - createdNs), r.instructions());
+    }
+
+    private static long ms(long nanos) { return nanos / 1_000_000; }
+
     private static int report(VmResult r, Options o, CommandOutputFilter filter, PrintStream err) {
-        int status = o.console() ? exitStatusFromTail(r) : filter.exitStatus();
+        int status = filter.exitStatus();
         switch (r.outcome()) {
             case POWEROFF -> {
                 if (status >= 0) return status;
@@ -145,14 +166,6 @@ final class RunCommand {
         }
         printTail(r, err);
         return ExitCodes.VM_FAILED;
-    }
-
-    private static int exitStatusFromTail(VmResult r) {
-        for (String line : r.consoleTail()) {
-            var s = InitramfsBuilder.parseExitMarker(line);
-            if (s.isPresent()) return s.getAsInt();
-        }
-        return -1;
     }
 
     private static void printTail(VmResult r, PrintStream err) {
@@ -179,7 +192,20 @@ final class RunCommand {
         return out.toByteArray();
     }
 
-    static List<String> argvOf(String... a) {
-        return new ArrayList<>(List.of(a));
+    /** {@code airlock initrd OUT [-- CMD...]}: writes the initramfs a run would boot, e.g. for QEMU. */
+    static int writeInitrd(String[] args, PrintStream err) throws UsageException {
+        if (args.length < 1 || args[0].startsWith("-")) throw new UsageException("usage: airlock initrd OUT [-- CMD ARG...]");
+        int from = args.length > 1 && args[1].equals("--") ? 2 : 1;
+        List<String> command = List.of(args).subList(from, args.length);
+        try {
+            GuestAssets assets = GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr());
+            byte[] base = assets.baseInitramfs();
+            byte[] initrd = command.isEmpty() ? base : concat(base, InitramfsBuilder.commandArchive(command, Map.of()));
+            Files.write(Path.of(args[0]), initrd);
+            return 0;
+        } catch (GuestAssetException | IOException e) {
+            err.println("airlock: " + e.getMessage());
+            return ExitCodes.VM_FAILED;
+        }
     }
 }

@@ -8,6 +8,7 @@ import dev.airlock.memory.GuestMemory;
 import dev.airlock.vmm.boot.BootException;
 import dev.airlock.vmm.boot.KernelImage;
 import dev.airlock.vmm.bus.Bus;
+import dev.airlock.vmm.devices.AddressMap;
 import dev.airlock.vmm.devices.clint.Clint;
 import dev.airlock.vmm.devices.plic.Plic;
 import dev.airlock.vmm.devices.power.PowerControl;
@@ -33,9 +34,7 @@ import java.util.logging.Logger;
 public final class Vm implements AutoCloseable, Platform, PowerControl {
     private static final Logger LOG = Logger.getLogger(Vm.class.getName());
 
-    public static final long RAM_BASE = 0x8000_0000L, FINISHER_BASE = 0x0010_0000L, CLINT_BASE = 0x0200_0000L,
-            PLIC_BASE = 0x0c00_0000L, UART_BASE = 0x1000_0000L, VIRTIO_BASE = 0x1000_1000L;
-    public static final int UART_IRQ = 10, VIRTIO_SLOTS = 8;
+    public static final long RAM_BASE = AddressMap.RAM_GPA;
     static final String ISA = "rv64imafdc_zicsr_zifencei";
     static final List<String> ISA_EXTENSIONS = List.of("i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zicntr", "sstc");
 
@@ -68,11 +67,11 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         allHalted = new CountDownLatch(harts.length);
         HartInterrupts[] lines = harts;
         Plic plic = new Plic(lines);
-        uart = new Uart16550(console, plic.source(UART_IRQ));
-        bus.register("plic", PLIC_BASE, 0x60_0000, plic);
-        bus.register("clint", CLINT_BASE, 0x1_0000, new Clint(lines, time));
-        bus.register("uart", UART_BASE, 0x100, uart);
-        bus.register("finisher", FINISHER_BASE, 0x1000, new TestFinisher(this));
+        uart = new Uart16550(console, plic.source(AddressMap.UART_IRQ));
+        bus.register("plic", AddressMap.PLIC_GPA, Plic.SIZE_BYTES, plic);
+        bus.register("clint", AddressMap.CLINT_GPA, Clint.SIZE_BYTES, new Clint(lines, time));
+        bus.register("uart", AddressMap.UART_GPA, Uart16550.SIZE_BYTES, uart);
+        bus.register("finisher", AddressMap.TEST_FINISHER_GPA, 0x1000, new TestFinisher(this));
         try {
             loadAndPlaceHarts(kernel, linux);
         } catch (BootException | RuntimeException e) {

@@ -400,7 +400,9 @@ public final class GuestAssets {
         private void deleteTemporaries() throws IOException {
             var stale = new ArrayList<Path>();
             try (Stream<Path> list = Files.list(root)) {
-                list.filter(p -> p.getFileName().toString().startsWith("tmp-")).forEach(stale::add);
+                // tmp-* directories and *.tmp files are what a crashed fetch leaves behind.
+                list.filter(p -> p.getFileName().toString().startsWith("tmp-")
+                        || p.getFileName().toString().endsWith(".tmp")).forEach(stale::add);
             }
             for (Path dir : stale) {
                 deleteTree(dir);

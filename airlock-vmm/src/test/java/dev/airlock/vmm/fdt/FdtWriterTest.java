@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -48,7 +49,7 @@ class FdtWriterTest {
         assertEquals(h.structOffset() + h.structSize(), h.stringsOffset());
         assertEquals(h.stringsOffset() + h.stringsSize(), h.totalSize());
         assertEquals(0, h.structSize() % 4);
-        assertEquals(9, java.nio.ByteBuffer.wrap(blob).getInt(h.structOffset() + h.structSize() - 4), "ends with FDT_END");
+        assertEquals(FdtWriter.FDT_END, ByteBuffer.wrap(blob).getInt(h.structOffset() + h.structSize() - 4), "ends with FDT_END");
         assertEquals(2, p.reservations.size());
         assertArrayEquals(new long[] {0x8000_0000L, 0x20_0000L}, p.reservations.get(0));
         assertArrayEquals(new long[] {0x1_0000_0000L, 0x1000L}, p.reservations.get(1));
@@ -74,11 +75,12 @@ class FdtWriterTest {
     void dtcAgreesWithTheBlob() throws Exception {
         Dtc.Result r = Dtc.decompile(smallTree());
         assertEquals(0, r.exitCode(), r.warnings());
-        assertTrue(r.dts().contains("/memreserve/ 0x80000000 0x200000;"), r.dts());
-        assertTrue(r.dts().contains("/memreserve/ 0x100000000 0x1000;"), r.dts());
+        assertTrue(r.dts().contains("/memreserve/\t0x0000000080000000 0x0000000000200000;"), r.dts());
+        assertTrue(r.dts().contains("/memreserve/\t0x0000000100000000 0x0000000000001000;"), r.dts());
         assertTrue(r.dts().contains("big = <0x11223344 0x55667788>;"), r.dts());
         assertTrue(r.dts().contains("list = \"p\\0qq\\0\";"), r.dts());
         assertTrue(r.dts().contains("flag;"), r.dts());
+        assertTrue(r.dts().contains("raw = [01 02 03 04 05];"), r.dts());
         assertTrue(r.dts().contains("a@1 {"), r.dts());
     }
 
