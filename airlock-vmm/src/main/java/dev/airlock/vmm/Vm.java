@@ -2,6 +2,7 @@ package dev.airlock.vmm;
 
 import dev.airlock.cpu.HartInterrupts;
 import dev.airlock.cpu.TimeBase;
+import dev.airlock.cpu.rv64.CodeCache;
 import dev.airlock.cpu.rv64.Hart;
 import dev.airlock.cpu.rv64.Platform;
 import dev.airlock.memory.GuestMemory;
@@ -60,8 +61,9 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         this.console = new ConsoleTap(config.console(), this::onPanic);
         harts = new Hart[config.cpus()];
         tasks = new HartTask[config.cpus()];
+        CodeCache code = new CodeCache(ram);
         for (int i = 0; i < harts.length; i++) {
-            harts[i] = new Hart(i, ram, bus, time, this, linux);
+            harts[i] = new Hart(i, ram, code, bus, time, this, linux);
             tasks[i] = new HartTask(harts[i], pool, time, this::onHartHalted, this::onHartCrashed);
         }
         allHalted = new CountDownLatch(harts.length);

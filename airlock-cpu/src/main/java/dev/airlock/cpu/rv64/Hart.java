@@ -51,6 +51,7 @@ public final class Hart implements HartInterrupts {
 
     final int hartId;
     final GuestMemory ram;
+    final CodeCache code;
     final MmioHandler mmio;
     final TimeBase time;
     final Platform platform;
@@ -82,6 +83,11 @@ public final class Hart implements HartInterrupts {
     final long[] tlbXTag = new long[TLB_SIZE], tlbXDelta = new long[TLB_SIZE];
     int fetchCtx, dataCtx, dataPriv;
 
+    // The decoded page pc is in: its key is the virtual page | fetchCtx, so a privilege change misses.
+    private long curPageKey = -1;
+    private long[] curOps;
+    private long curPageHva;
+
     private final Trap trap = new Trap();
     private int rawInsn;
     private int exitReason;
@@ -89,16 +95,19 @@ public final class Hart implements HartInterrupts {
     volatile boolean remoteFlush;
     volatile int hsmState = HSM_STOPPED;
 
-    public Hart(int hartId, GuestMemory ram, MmioHandler mmio, TimeBase time, Platform platform,
+    /** @param code the VM's decoded-instruction cache, shared by all its harts */
+    public Hart(int hartId, GuestMemory ram, CodeCache code, MmioHandler mmio, TimeBase time, Platform platform,
                 boolean sbiInHypervisor) {
         this.hartId = hartId;
         this.ram = ram;
+        this.code = code;
         this.mmio = mmio;
         this.time = time;
         this.platform = platform;
         this.sbiInHypervisor = sbiInHypervisor;
         flushTlb();
         updateCtx();
+        code.attach(this);
     }
 
     public int hartId() { return hartId; }
@@ -186,6 +195,7 @@ public final class Hart implements HartInterrupts {
 
     private void poll() {
         pollNow = false;
+        curPageKey = -1; // re-check the code page at least every poll (covers remote fence.i)
         if (halted) {
             exitReason = EXIT_HALT;
             return;
@@ -331,32 +341,64 @@ public final class Hart implements HartInterrupts {
 
     // ------------------------------------------------------------------ fetch and dispatch
 
+    // A decoded slot: bits 0-31 the (expanded) 32-bit instruction, bit 32 set for a compressed one whose
+    // original 16 bits sit in bits 33-48, bit 63 always set so that 0 means "not decoded".
+    private static final long DECODED = 1L << 63, COMPRESSED = 1L << 32;
+
     private void step() {
         long pc = this.pc;
-        int idx = (int) (pc >>> 12) & TLB_MASK;
-        long hva;
-        if (tlbXTag[idx] == ((pc & PAGE_MASK) | fetchCtx)) hva = pc + tlbXDelta[idx];
-        else hva = fetchSlow(pc);
-        int insn;
-        if ((pc & 0xfff) != 0xffe) {
-            insn = ALL.get(I32, hva);
+        long[] ops = curOps;
+        if (((pc & PAGE_MASK) | fetchCtx) != curPageKey) ops = enterPage(pc);
+        int slot = (int) (pc >>> 1) & (CodeCache.SLOTS - 1);
+        long d = ops[slot];
+        if (d == 0) d = decode(pc, ops, slot);
+        int insn = (int) d;
+        if ((d & COMPRESSED) != 0) {
+            rawInsn = (int) (d >>> 33) & 0xffff;
+            execute(insn, 2);
         } else {
-            insn = ALL.get(I16, hva) & 0xffff;
-            if ((insn & 3) == 3) {
-                long next = pc + 2;
-                int nidx = (int) (next >>> 12) & TLB_MASK;
-                long nhva = tlbXTag[nidx] == ((next & PAGE_MASK) | fetchCtx) ? next + tlbXDelta[nidx] : fetchSlow(next);
-                insn |= (ALL.get(I16, nhva) & 0xffff) << 16;
-            }
-        }
-        if ((insn & 3) == 3) {
             rawInsn = insn;
             execute(insn, 4);
+        }
+    }
+
+    private long[] enterPage(long pc) {
+        int idx = (int) (pc >>> 12) & TLB_MASK;
+        long hva = tlbXTag[idx] == ((pc & PAGE_MASK) | fetchCtx) ? pc + tlbXDelta[idx] : fetchSlow(pc);
+        curPageHva = hva & PAGE_MASK;
+        curOps = code.page(hva);
+        curPageKey = (pc & PAGE_MASK) | fetchCtx;
+        return curOps;
+    }
+
+    private long decode(long pc, long[] ops, int slot) {
+        if (ops[CodeCache.DEAD] != 0) { // a store dropped this page: look it up again
+            ops = enterPage(pc);
+            if (ops[slot] != 0) return ops[slot];
+        }
+        long hva = curPageHva + (pc & 0xfff);
+        int lo = ALL.get(I16, hva) & 0xffff;
+        long d;
+        if ((lo & 3) != 3) {
+            d = DECODED | COMPRESSED | ((long) lo << 33) | (Rvc.expand(lo) & 0xffffffffL);
+        } else if ((pc & 0xfff) == 0xffe) {
+            // The upper half lives on the next page, which stores there would not invalidate: never cache it.
+            long next = pc + 2;
+            int nidx = (int) (next >>> 12) & TLB_MASK;
+            long nhva = tlbXTag[nidx] == ((next & PAGE_MASK) | fetchCtx) ? next + tlbXDelta[nidx] : fetchSlow(next);
+            return DECODED | (((ALL.get(I16, nhva) & 0xffffL) << 16) | lo);
         } else {
-            rawInsn = insn & 0xffff;
-            int expanded = Rvc.expand(insn);
-            if (expanded == 0) throw illegal();
-            execute(expanded, 2);
+            d = DECODED | (ALL.get(I32, hva) & 0xffffffffL);
+        }
+        ops[slot] = d;
+        return d;
+    }
+
+    /** Drops this hart's write permission for a RAM page that now holds decoded code (any thread). */
+    void revokeWrite(long pageHva) {
+        for (int i = 0; i < TLB_SIZE; i++) {
+            long tag = tlbWTag[i];
+            if (tag != -1 && (tag & PAGE_MASK) + tlbWDelta[i] == pageHva) tlbWTag[i] = -1;
         }
     }
 
@@ -566,7 +608,7 @@ public final class Hart implements HartInterrupts {
     private void miscMem(int insn, int len) {
         switch ((insn >>> 12) & 7) {
             case 0 -> VarHandle.fullFence(); // FENCE (and FENCE.TSO, PAUSE)
-            case 1 -> { }                    // FENCE.I: no decoded code is cached across stores yet
+            case 1 -> curPageKey = -1;       // FENCE.I: stores already dropped stale code; re-check the page
             default -> throw illegal();
         }
         pc += len;
@@ -813,12 +855,14 @@ public final class Hart implements HartInterrupts {
     }
 
     public void flushTlb() {
+        curPageKey = -1;
         java.util.Arrays.fill(tlbRTag, -1);
         java.util.Arrays.fill(tlbWTag, -1);
         java.util.Arrays.fill(tlbXTag, -1);
     }
 
     void flushTlbPage(long vaddr) {
+        curPageKey = -1;
         int idx = (int) (vaddr >>> 12) & TLB_MASK;
         tlbRTag[idx] = -1;
         tlbWTag[idx] = -1;
@@ -994,6 +1038,8 @@ public final class Hart implements HartInterrupts {
                 case 4 -> ALL.set(I32, hva, (int) v);
                 default -> ALL.set(I64, hva, v);
             }
+            // After the TLB fill, so a page registered as code meanwhile has revoked that entry already.
+            if (code.isCode(hva)) code.invalidate(hva);
             return;
         }
         if (!mmio.isMapped(gpa)) throw fault(Trap.STORE_ACCESS, va);
@@ -1008,6 +1054,7 @@ public final class Hart implements HartInterrupts {
         long gpa = translate(va, access, dataPriv);
         long hva = ram.hvaOf(gpa);
         if (hva < 0) throw fault(access == ACCESS_READ ? Trap.LOAD_ACCESS : Trap.STORE_ACCESS, va);
+        if (access == ACCESS_WRITE && code.isCode(hva)) code.invalidate(hva);
         return hva;
     }
 

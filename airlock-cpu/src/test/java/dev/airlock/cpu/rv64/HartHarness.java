@@ -18,7 +18,7 @@ final class HartHarness implements Platform, AutoCloseable {
 
     HartHarness(boolean sbi) {
         TimeBase time = () -> ticks;
-        hart = new Hart(0, mem, MmioHandler.NONE, time, this, sbi);
+        hart = new Hart(0, mem, new CodeCache(mem), MmioHandler.NONE, time, this, sbi);
         hart.reset(RAM, Hart.PRIV_M, 0, 0);
     }
 

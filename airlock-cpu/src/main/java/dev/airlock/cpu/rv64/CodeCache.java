@@ -1,0 +1,72 @@
+package dev.airlock.cpu.rv64;
+
+import java.util.Arrays;
+
+/**
+ * Decoded instructions of one VM, per guest-physical RAM page, shared by its harts.
+ *
+ * <p>Each page holds one entry per 2-byte slot, decoded lazily on first execution. A page that holds
+ * decoded code loses write permission in every hart's soft TLB, so the first store to it takes the
+ * slow path, which drops the page here ({@link #invalidate}); stores after that run at full speed
+ * until the page is executed again. That is why {@code fence.i} needs no work.
+ *
+ * <p>A dropped page's array is zeroed and marked dead in its last element, so a hart still executing
+ * from it re-decodes through the cache instead of using stale code.
+ */
+public final class CodeCache {
+    static final int SLOTS = 2048;
+    static final int DEAD = SLOTS;
+
+    private final long ramHvaBase;
+    private final long[][] pages;
+    private volatile Hart[] harts = new Hart[0];
+    private long invalidations;
+
+    public CodeCache(dev.airlock.memory.GuestMemory ram) {
+        this.ramHvaBase = ram.hvaOf(ram.baseGpa());
+        this.pages = new long[(int) (ram.sizeBytes() >>> 12)][];
+    }
+
+    synchronized void attach(Hart hart) {
+        Hart[] next = Arrays.copyOf(harts, harts.length + 1);
+        next[harts.length] = hart;
+        harts = next;
+    }
+
+    /** The decoded page backing host address {@code hva} (RAM), registering it as code if new. */
+    long[] page(long hva) {
+        int gfn = (int) ((hva - ramHvaBase) >>> 12);
+        long[] p = pages[gfn];
+        if (p != null) return p;
+        synchronized (this) {
+            p = pages[gfn];
+            if (p == null) {
+                p = new long[SLOTS + 1];
+                pages[gfn] = p;
+                long pageHva = hva & ~0xfffL;
+                for (Hart h : harts) h.revokeWrite(pageHva);
+            }
+            return p;
+        }
+    }
+
+    /** Whether the RAM page at {@code hva} holds decoded code (stores to it must invalidate). */
+    boolean isCode(long hva) {
+        return pages[(int) ((hva - ramHvaBase) >>> 12)] != null;
+    }
+
+    /** Drops the decoded code of the page at {@code hva}, after a store to it. */
+    void invalidate(long hva) {
+        int gfn = (int) ((hva - ramHvaBase) >>> 12);
+        synchronized (this) {
+            long[] p = pages[gfn];
+            if (p == null) return;
+            pages[gfn] = null;
+            p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
+            Arrays.fill(p, 0, SLOTS, 0);
+            invalidations++;
+        }
+    }
+
+    public synchronized long invalidations() { return invalidations; }
+}
