@@ -9,6 +9,8 @@ import dev.airlock.memory.GuestMemory;
 import dev.airlock.vmm.boot.BootException;
 import dev.airlock.vmm.boot.KernelImage;
 import dev.airlock.vmm.bus.Bus;
+import dev.airlock.vmm.bus.BusDevice;
+import dev.airlock.vmm.bus.IrqLine;
 import dev.airlock.vmm.devices.AddressMap;
 import dev.airlock.vmm.devices.clint.Clint;
 import dev.airlock.vmm.devices.plic.Plic;
@@ -45,6 +47,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private final Hart[] harts;
     private final HartTask[] tasks;
     private final Uart16550 uart;
+    private final Plic plic;
+    private final SlotDevice[] virtioSlots = new SlotDevice[AddressMap.VIRTIO_MMIO_SLOTS];
     private final ConsoleTap console;
     private final TimeBase time = TimeBase.monotonic();
     private final CountDownLatch allHalted;
@@ -74,6 +78,12 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         bus.register("clint", AddressMap.CLINT_GPA, Clint.SIZE_BYTES, new Clint(lines, time));
         bus.register("uart", AddressMap.UART_GPA, Uart16550.SIZE_BYTES, uart);
         bus.register("finisher", AddressMap.TEST_FINISHER_GPA, 0x1000, new TestFinisher(this));
+        this.plic = plic;
+        for (int slot = 0; slot < AddressMap.VIRTIO_MMIO_SLOTS; slot++) {
+            virtioSlots[slot] = new SlotDevice();
+            bus.register("virtio" + slot, AddressMap.VIRTIO_MMIO_GPA + slot * AddressMap.VIRTIO_MMIO_SIZE_BYTES,
+                    AddressMap.VIRTIO_MMIO_SIZE_BYTES, virtioSlots[slot]);
+        }
         try {
             loadAndPlaceHarts(kernel, linux);
         } catch (BootException | RuntimeException e) {
@@ -119,8 +129,10 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         }
         byte[] seed = new byte[32];
         new SecureRandom().nextBytes(seed);
+        List<Long> virtio = new java.util.ArrayList<>();
+        for (int slot = 0; slot < AddressMap.VIRTIO_MMIO_SLOTS; slot++) virtio.add(AddressMap.virtioMmioGpa(slot));
         byte[] dtb = MachineDeviceTree.build(new MachineLayout(harts.length, RAM_BASE, config.memoryBytes(),
-                config.cmdline(), initrdStart, initrdEnd, seed, List.of(), ISA, ISA_EXTENSIONS, false, false));
+                config.cmdline(), initrdStart, initrdEnd, seed, virtio, ISA, ISA_EXTENSIONS, false, false));
         if (dtb.length > (1 << 20)) throw new IllegalStateException("device tree larger than its 1 MiB slot");
         ram.write(dtbGpa, dtb);
         harts[0].reset(kernel.entryGpa(), Hart.PRIV_S, 0, dtbGpa);
@@ -156,6 +168,44 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         }
         for (HartTask t : tasks) t.halt();
     }
+
+    /**
+     * Puts a virtio-mmio transport in slot {@code slot} (0..7) before {@link #start}. Every slot is in the
+     * device tree; an empty one answers as virtio device ID 0, which the guest driver skips.
+     */
+    public synchronized void attachVirtio(int slot, BusDevice transport) {
+        if (started) throw new IllegalStateException("attach virtio devices before start()");
+        if (slot < 0 || slot >= virtioSlots.length) throw new IllegalArgumentException("no virtio slot " + slot);
+        if (virtioSlots[slot].device != EMPTY_SLOT) throw new IllegalStateException("virtio slot " + slot + " is taken");
+        virtioSlots[slot].device = transport;
+    }
+
+    /** The interrupt line of a virtio slot (PLIC source slot + 1). */
+    public IrqLine virtioIrq(int slot) {
+        return plic.source(AddressMap.virtioMmioIrq(slot));
+    }
+
+    /** The bus's view of a virtio window: empty until a transport is attached. */
+    private static final class SlotDevice implements BusDevice {
+        volatile BusDevice device = EMPTY_SLOT;
+
+        @Override public long read(long offsetBytes, int sizeBytes) { return device.read(offsetBytes, sizeBytes); }
+        @Override public void write(long offsetBytes, int sizeBytes, long value) { device.write(offsetBytes, sizeBytes, value); }
+        @Override public void reset() { device.reset(); }
+    }
+
+    /** virtio-mmio magic "virt", version 2, device ID 0: "no device here". */
+    private static final BusDevice EMPTY_SLOT = new BusDevice() {
+        @Override public long read(long offsetBytes, int sizeBytes) {
+            return switch ((int) offsetBytes) {
+                case 0x000 -> 0x74726976L;
+                case 0x004 -> 2;
+                case 0x00c -> 0x554d4551L; // vendor id, as QEMU's empty slots report
+                default -> 0;
+            };
+        }
+        @Override public void write(long offsetBytes, int sizeBytes, long value) { }
+    };
 
     /** Bytes typed at the guest's console. */
     public void consoleInput(byte[] data) {
