@@ -132,10 +132,10 @@ final class RunCommand {
     /** One line, key=value in milliseconds, for people and for scripts/bench-boot.sh. */
     private static void printTimings(PrintStream err, long mainNs, long assetsNs, long createdNs,
                                      CommandOutputFilter f, VmResult r) {
-        long jvmStartMs = ProcessHandle.current().info().startInstant()
-                .map(t -> java.time.Duration.between(t, java.time.Instant.now()).toMillis()
-                        - (System.nanoTime() - mainNs) / 1_000_000)
-                .orElse(-1L);
+        // The launcher records when it started; the JVM's own start time is too coarse to use.
+        String launched = System.getenv("AIRLOCK_LAUNCH_EPOCH_MS");
+        long jvmStartMs = launched == null ? -1
+                : System.currentTimeMillis() - Long.parseLong(launched) - (System.nanoTime() - mainNs) / 1_000_000;
         long end = System.nanoTime();
         err.printf("airlock: timings: jvm_start_ms=%d assets_ms=%d vm_create_ms=%d boot_to_init_ms=%d command_ms=%d"
                         + " vm_total_ms=%d guest_instructions=%d%n",

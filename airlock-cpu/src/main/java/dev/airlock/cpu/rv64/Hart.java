@@ -341,9 +341,8 @@ public final class Hart implements HartInterrupts {
 
     // ------------------------------------------------------------------ fetch and dispatch
 
-    // A decoded slot: bits 0-31 the (expanded) 32-bit instruction, bit 32 set for a compressed one whose
-    // original 16 bits sit in bits 33-48, bit 63 always set so that 0 means "not decoded".
-    private static final long DECODED = 1L << 63, COMPRESSED = 1L << 32;
+    /** Runs every instruction through {@link #execute} (the reference interpreter); for differential tests. */
+    boolean referenceOnly = Boolean.getBoolean("airlock.cpu.referenceOnly");
 
     private void step() {
         long pc = this.pc;
@@ -352,14 +351,87 @@ public final class Hart implements HartInterrupts {
         int slot = (int) (pc >>> 1) & (CodeCache.SLOTS - 1);
         long d = ops[slot];
         if (d == 0) d = decode(pc, ops, slot);
-        int insn = (int) d;
-        if ((d & COMPRESSED) != 0) {
-            rawInsn = (int) (d >>> 33) & 0xffff;
-            execute(insn, 2);
-        } else {
-            rawInsn = insn;
-            execute(insn, 4);
+        exec(d, pc);
+    }
+
+    /** The fast path: one predecoded instruction (see {@link Decoder} for the layout). */
+    private void exec(long d, long pc) {
+        final long[] x = this.x;
+        int rd = (int) (d >>> 8) & 31, rs1 = (int) (d >>> 13) & 31, rs2 = (int) (d >>> 18) & 31;
+        int imm = (int) (d >>> 32);
+        long next = pc + ((d & Decoder.COMPRESSED) != 0 ? 2 : 4);
+        switch ((int) d & 0x7f) {
+            case Decoder.NOP -> { }
+            case Decoder.LUI -> x[rd] = imm;
+            case Decoder.AUIPC -> x[rd] = pc + imm;
+            case Decoder.JAL -> { if (rd != 0) x[rd] = next; next = pc + imm; }
+            case Decoder.JALR -> { long t = (x[rs1] + imm) & ~1L; if (rd != 0) x[rd] = next; next = t; }
+            case Decoder.BEQ -> { if (x[rs1] == x[rs2]) next = pc + imm; }
+            case Decoder.BNE -> { if (x[rs1] != x[rs2]) next = pc + imm; }
+            case Decoder.BLT -> { if (x[rs1] < x[rs2]) next = pc + imm; }
+            case Decoder.BGE -> { if (x[rs1] >= x[rs2]) next = pc + imm; }
+            case Decoder.BLTU -> { if (Long.compareUnsigned(x[rs1], x[rs2]) < 0) next = pc + imm; }
+            case Decoder.BGEU -> { if (Long.compareUnsigned(x[rs1], x[rs2]) >= 0) next = pc + imm; }
+            case Decoder.LB -> setX(rd, (byte) load8(x[rs1] + imm));
+            case Decoder.LH -> setX(rd, (short) load16(x[rs1] + imm));
+            case Decoder.LW -> setX(rd, (int) load32(x[rs1] + imm));
+            case Decoder.LD -> setX(rd, load64(x[rs1] + imm));
+            case Decoder.LBU -> setX(rd, load8(x[rs1] + imm) & 0xff);
+            case Decoder.LHU -> setX(rd, load16(x[rs1] + imm) & 0xffff);
+            case Decoder.LWU -> setX(rd, load32(x[rs1] + imm) & 0xffffffffL);
+            case Decoder.SB -> store8(x[rs1] + imm, x[rs2]);
+            case Decoder.SH -> store16(x[rs1] + imm, x[rs2]);
+            case Decoder.SW -> store32(x[rs1] + imm, x[rs2]);
+            case Decoder.SD -> store64(x[rs1] + imm, x[rs2]);
+            case Decoder.ADDI -> x[rd] = x[rs1] + imm;
+            case Decoder.SLTI -> x[rd] = x[rs1] < imm ? 1 : 0;
+            case Decoder.SLTIU -> x[rd] = Long.compareUnsigned(x[rs1], imm) < 0 ? 1 : 0;
+            case Decoder.XORI -> x[rd] = x[rs1] ^ imm;
+            case Decoder.ORI -> x[rd] = x[rs1] | imm;
+            case Decoder.ANDI -> x[rd] = x[rs1] & imm;
+            case Decoder.SLLI -> x[rd] = x[rs1] << imm;
+            case Decoder.SRLI -> x[rd] = x[rs1] >>> imm;
+            case Decoder.SRAI -> x[rd] = x[rs1] >> imm;
+            case Decoder.ADDIW -> x[rd] = (int) x[rs1] + imm;
+            case Decoder.SLLIW -> x[rd] = (int) x[rs1] << imm;
+            case Decoder.SRLIW -> x[rd] = (int) x[rs1] >>> imm;
+            case Decoder.SRAIW -> x[rd] = (int) x[rs1] >> imm;
+            case Decoder.ADD -> x[rd] = x[rs1] + x[rs2];
+            case Decoder.SUB -> x[rd] = x[rs1] - x[rs2];
+            case Decoder.SLL -> x[rd] = x[rs1] << x[rs2];
+            case Decoder.SLT -> x[rd] = x[rs1] < x[rs2] ? 1 : 0;
+            case Decoder.SLTU -> x[rd] = Long.compareUnsigned(x[rs1], x[rs2]) < 0 ? 1 : 0;
+            case Decoder.XOR -> x[rd] = x[rs1] ^ x[rs2];
+            case Decoder.SRL -> x[rd] = x[rs1] >>> x[rs2];
+            case Decoder.SRA -> x[rd] = x[rs1] >> x[rs2];
+            case Decoder.OR -> x[rd] = x[rs1] | x[rs2];
+            case Decoder.AND -> x[rd] = x[rs1] & x[rs2];
+            case Decoder.ADDW -> x[rd] = (int) x[rs1] + (int) x[rs2];
+            case Decoder.SUBW -> x[rd] = (int) x[rs1] - (int) x[rs2];
+            case Decoder.SLLW -> x[rd] = (int) x[rs1] << (int) x[rs2];
+            case Decoder.SRLW -> x[rd] = (int) x[rs1] >>> (int) x[rs2];
+            case Decoder.SRAW -> x[rd] = (int) x[rs1] >> (int) x[rs2];
+            case Decoder.MUL, Decoder.MULH, Decoder.MULHSU, Decoder.MULHU, Decoder.DIV, Decoder.DIVU, Decoder.REM,
+                 Decoder.REMU -> x[rd] = mulDiv(((int) d & 0x7f) - Decoder.MUL, x[rs1], x[rs2]);
+            case Decoder.MULW -> x[rd] = (int) x[rs1] * (int) x[rs2];
+            case Decoder.DIVW, Decoder.DIVUW, Decoder.REMW, Decoder.REMUW -> x[rd] = divW((int) d & 0x7f, (int) x[rs1], (int) x[rs2]);
+            default -> { // GENERIC: the reference interpreter, which sets pc itself
+                boolean compressed = (d & Decoder.COMPRESSED) != 0;
+                rawInsn = compressed ? (int) (d >>> 8) & 0xffff : imm;
+                execute(imm, compressed ? 2 : 4);
+                return;
+            }
         }
+        this.pc = next;
+    }
+
+    private static int divW(int op, int a, int b) {
+        return switch (op) {
+            case Decoder.DIVW -> b == 0 ? -1 : a / b;
+            case Decoder.DIVUW -> b == 0 ? -1 : Integer.divideUnsigned(a, b);
+            case Decoder.REMW -> b == 0 ? a : a % b;
+            default -> b == 0 ? a : Integer.remainderUnsigned(a, b);
+        };
     }
 
     private long[] enterPage(long pc) {
@@ -380,15 +452,18 @@ public final class Hart implements HartInterrupts {
         int lo = ALL.get(I16, hva) & 0xffff;
         long d;
         if ((lo & 3) != 3) {
-            d = DECODED | COMPRESSED | ((long) lo << 33) | (Rvc.expand(lo) & 0xffffffffL);
+            int expanded = Rvc.expand(lo);
+            d = referenceOnly ? Decoder.pack(Decoder.GENERIC, 0, 0, 0, expanded) | Decoder.COMPRESSED | ((long) lo << 8)
+                    : Decoder.decode(expanded, lo);
         } else if ((pc & 0xfff) == 0xffe) {
             // The upper half lives on the next page, which stores there would not invalidate: never cache it.
             long next = pc + 2;
             int nidx = (int) (next >>> 12) & TLB_MASK;
             long nhva = tlbXTag[nidx] == ((next & PAGE_MASK) | fetchCtx) ? next + tlbXDelta[nidx] : fetchSlow(next);
-            return DECODED | (((ALL.get(I16, nhva) & 0xffffL) << 16) | lo);
+            return Decoder.pack(Decoder.GENERIC, 0, 0, 0, ((ALL.get(I16, nhva) & 0xffff) << 16) | lo);
         } else {
-            d = DECODED | (ALL.get(I32, hva) & 0xffffffffL);
+            int insn = ALL.get(I32, hva);
+            d = referenceOnly ? Decoder.pack(Decoder.GENERIC, 0, 0, 0, insn) : Decoder.decode(insn, -1);
         }
         ops[slot] = d;
         return d;
