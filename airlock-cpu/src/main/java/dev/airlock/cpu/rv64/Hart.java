@@ -160,6 +160,7 @@ public final class Hart implements HartInterrupts {
                 }
             } catch (Trap t) {
                 enterTrap(t.cause, t.tval);
+                executed++; // a guest stuck in a trap loop must still use up its slice
             }
             int done = POLL_INTERVAL - n;
             instret += done;
