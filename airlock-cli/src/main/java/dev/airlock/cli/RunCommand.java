@@ -120,6 +120,7 @@ final class RunCommand {
             VmResult result;
             try {
                 vm.start();
+                if (o.console()) forwardStdin(vm);
                 result = vm.await(o.timeout());
             } finally {
                 vm.close();
@@ -127,6 +128,20 @@ final class RunCommand {
             if (o.timings()) printTimings(err, mainNanos, assetsNanos, createdNanos, filter, result);
             return report(result, o, filter, err);
         }
+    }
+
+    /** With --console the terminal is the guest's: typed bytes go to its UART (a daemon thread, ends with the process). */
+    private static void forwardStdin(Vm vm) {
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[256];
+            try {
+                for (int n; (n = System.in.read(buf)) > 0; ) vm.consoleInput(java.util.Arrays.copyOf(buf, n));
+            } catch (IOException ignored) {
+                // stdin closed: the guest simply gets no more input
+            }
+        }, "airlock-console-input");
+        t.setDaemon(true);
+        t.start();
     }
 
     /** One line, key=value in milliseconds, for people and for scripts/bench-boot.sh. */
