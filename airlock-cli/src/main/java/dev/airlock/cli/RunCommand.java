@@ -190,13 +190,31 @@ final class RunCommand {
     private static byte[] readInitrd(Path file) throws BootException {
         try {
             byte[] b = Files.readAllBytes(file);
-            if (b.length < 6) throw new BootException("initrd " + file + " is empty or truncated; pass a cpio archive with --initrd");
+            if (!looksLikeInitramfs(b)) {
+                throw new BootException("initrd " + file + " is not a cpio archive (newc) or a compressed one;"
+                        + " pass an initramfs made with cpio -H newc (optionally gzip/xz/zstd) with --initrd");
+            }
             return b;
         } catch (NoSuchFileException e) {
             throw new BootException("initrd " + file + " does not exist; pass an existing file with --initrd");
         } catch (IOException e) {
             throw new BootException("cannot read initrd " + file + ": " + e.getMessage());
         }
+    }
+
+    /** cpio newc/crc, or a compression format the kernel unpacks. */
+    static boolean looksLikeInitramfs(byte[] b) {
+        if (b.length < 6) return false;
+        String ascii = new String(b, 0, 6, java.nio.charset.StandardCharsets.ISO_8859_1);
+        if (ascii.equals("070701") || ascii.equals("070702")) return true;
+        int m0 = b[0] & 0xff, m1 = b[1] & 0xff, m2 = b[2] & 0xff, m3 = b[3] & 0xff;
+        return (m0 == 0x1f && (m1 == 0x8b || m1 == 0x9e))              // gzip
+                || (m0 == 0xfd && m1 == '7' && m2 == 'z' && m3 == 'X')  // xz
+                || (m0 == 0x28 && m1 == 0xb5 && m2 == 0x2f && m3 == 0xfd) // zstd
+                || (m0 == 'B' && m1 == 'Z' && m2 == 'h')                // bzip2
+                || (m0 == 0x02 && m1 == 0x21 && m2 == 0x4c && m3 == 0x18) // lz4 legacy
+                || (m0 == 0x5d && m1 == 0 && m2 == 0)                   // lzma
+                || (m0 == 0x89 && m1 == 'L' && m2 == 'Z' && m3 == 'O'); // lzo
     }
 
     private static byte[] concat(byte[] a, byte[] b) {
