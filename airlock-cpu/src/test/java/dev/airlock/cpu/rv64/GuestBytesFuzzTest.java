@@ -18,7 +18,7 @@ class GuestBytesFuzzTest {
         long seed = Long.getLong("airlock.test.seed", System.nanoTime());
         SplittableRandom rnd = new SplittableRandom(seed);
         long executed = 0;
-        for (int round = 0; round < 60; round++) {
+        for (int round = 0; round < 40; round++) {
             boolean supervisor = round % 2 == 1;
             try (HartHarness h = new HartHarness(supervisor)) {
                 byte[] junk = new byte[64 * 1024];
