@@ -101,6 +101,10 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private void loadAndPlaceHarts(KernelImage kernel, boolean linux) throws BootException {
         long ramEnd = ram.endGpa();
         for (KernelImage.Segment s : kernel.segments()) {
+            if (s.gpa() < RAM_BASE) {
+                throw new BootException("the kernel has a segment at 0x" + Long.toHexString(s.gpa())
+                        + ", below guest RAM at 0x" + Long.toHexString(RAM_BASE) + "; link it at 0x80000000");
+            }
             if (!ram.contains(s.gpa()) || s.gpa() + s.memSizeBytes() > ramEnd) {
                 throw new BootException("the kernel needs guest memory up to 0x" + Long.toHexString(s.gpa() + s.memSizeBytes())
                         + " but RAM ends at 0x" + Long.toHexString(ramEnd) + "; give the VM more --memory");

@@ -95,6 +95,7 @@ public final class Fpu {
         if (isNaN(a) || isNaN(b)) return nanD(a, b, 0);
         boolean neg = (a ^ b) < 0;
         if ((x == 0 && y == 0) || (Double.isInfinite(x) && Double.isInfinite(y))) return invalidD();
+        if (Double.isInfinite(x)) return neg ? 0xfff0000000000000L : 0x7ff0000000000000L; // inf / 0 is exact: no DZ
         if (y == 0) {
             fflags |= DZ;
             return neg ? 0xfff0000000000000L : 0x7ff0000000000000L;
@@ -115,8 +116,9 @@ public final class Fpu {
         if (x < 0) return invalidD();
         if (Double.isInfinite(x)) return a;
         double s = Math.sqrt(x);
-        if (rm == RNE) {
-            if (Math.fma(-s, s, x) != 0) fflags |= NX; // square roots are never tiny: the residual is exact
+        if (rm == RNE && x >= 0x1p-900) {
+            // The residual x - s*s is exact only while it cannot underflow, hence the range check.
+            if (Math.fma(-s, s, x) != 0) fflags |= NX;
             return Double.doubleToRawLongBits(s);
         }
         return sqrtExact(exact(a, D), D, rm);
@@ -164,6 +166,7 @@ public final class Fpu {
         if (isNaN(a) || isNaN(b)) return nanS(a, b, 0);
         float x = Float.intBitsToFloat(a), y = Float.intBitsToFloat(b);
         if ((x == 0 && y == 0) || (Float.isInfinite(x) && Float.isInfinite(y))) return box(CANON_S) | invalid();
+        if (Float.isInfinite(x)) return box((a ^ b) < 0 ? 0xff800000 : 0x7f800000);
         if (y == 0) {
             fflags |= DZ;
             return box(((a ^ b) < 0 ? 0xff800000 : 0x7f800000));

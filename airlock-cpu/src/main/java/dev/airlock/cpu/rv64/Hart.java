@@ -209,10 +209,11 @@ public final class Hart implements HartInterrupts {
         checkInterrupts();
     }
 
+    // Timer compares are unsigned: software writes all ones to mean "no timer".
     private void updateTimerInterrupts(long now) {
-        if (now >= mtimecmp) setMip(MIP_MTIP); else clearMip(MIP_MTIP);
+        if (Long.compareUnsigned(now, mtimecmp) >= 0) setMip(MIP_MTIP); else clearMip(MIP_MTIP);
         if (stipFromStimecmp()) {
-            if (now >= stimecmp) setMip(MIP_STIP); else clearMip(MIP_STIP);
+            if (Long.compareUnsigned(now, stimecmp) >= 0) setMip(MIP_STIP); else clearMip(MIP_STIP);
         }
     }
 
@@ -222,9 +223,9 @@ public final class Hart implements HartInterrupts {
 
     /** The earliest timer deadline that could wake this hart from WFI, in ticks, or Long.MAX_VALUE. */
     public long nextTimerDeadline() {
-        long d = Long.MAX_VALUE;
-        if ((mie & MIP_MTIP) != 0) d = Math.min(d, mtimecmp);
-        if ((mie & MIP_STIP) != 0 && stipFromStimecmp()) d = Math.min(d, stimecmp);
+        long d = Long.MAX_VALUE; // also "none": a deadline past 2^63 ticks (29,000 years) never comes
+        if ((mie & MIP_MTIP) != 0 && Long.compareUnsigned(mtimecmp, d) < 0) d = mtimecmp;
+        if ((mie & MIP_STIP) != 0 && stipFromStimecmp() && Long.compareUnsigned(stimecmp, d) < 0) d = stimecmp;
         return d;
     }
 
@@ -292,7 +293,7 @@ public final class Hart implements HartInterrupts {
     /** Sets the supervisor timer (SBI set_timer or a stimecmp write) and clears a stale STIP. */
     void setStimecmp(long ticks) {
         stimecmp = ticks;
-        if (time.ticks() < ticks) clearMip(MIP_STIP);
+        if (Long.compareUnsigned(time.ticks(), ticks) < 0) clearMip(MIP_STIP);
         pollNow = true;
     }
 

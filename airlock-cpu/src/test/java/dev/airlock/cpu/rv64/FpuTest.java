@@ -84,6 +84,9 @@ class FpuTest {
         u.fflags = 0; check(u.cvtWuD(Double.doubleToRawLongBits(-1.0), 1) == 0 && u.fflags == 16, "cvt.wu neg");
         u.fflags = 0; check(u.cvtLuD(Double.doubleToRawLongBits(0x1p63), 1) == Long.MIN_VALUE && u.fflags == 0, "cvt.lu 2^63");
         u.fflags = 0; check(u.divD(Double.doubleToRawLongBits(1.0), 0, 0) == 0x7ff0000000000000L && u.fflags == 8, "div by zero");
+        u.fflags = 0; check(u.divD(0x7ff0000000000000L, 0, 0) == 0x7ff0000000000000L && u.fflags == 0, "inf / 0 raises nothing");
+        u.fflags = 0; check(u.divS(0xffffffff7f800000L, 0xffffffff00000000L, 0) == 0xffffffff7f800000L && u.fflags == 0, "inf / 0 single");
+        u.fflags = 0; check(u.sqrtD(0x000fffffffffffffL, 0) == 0x1fffffffffffffffL && u.fflags == 1, "sqrt of a subnormal is inexact " + u.fflags);
         u.fflags = 0; check(u.mulD(Double.doubleToRawLongBits(Double.MIN_NORMAL), Double.doubleToRawLongBits(0.5 + 0x1p-53), 0) != 0 && (u.fflags & 3) == 3, "underflow flags " + u.fflags);
         u.fflags = 0; check(u.addD(Double.doubleToRawLongBits(Double.MAX_VALUE), Double.doubleToRawLongBits(Double.MAX_VALUE), 1) == 0x7fefffffffffffffL && u.fflags == 5, "overflow rtz " + u.fflags);
         org.junit.jupiter.api.Assertions.assertEquals(0, fails, "see FAIL lines above (seed " + Long.getLong("airlock.test.seed", 42) + ")");

@@ -87,6 +87,19 @@ class PrivilegedTest {
     }
 
     @Test
+    void allOnesMtimecmpMeansNoTimer() {
+        try (HartHarness h = new HartHarness()) {
+            h.ticks = 5;
+            h.hart.setMtimecmp(-1);
+            h.program(addi(0, 0, 0));
+            h.steps(1);
+            assertEquals(0, h.hart.mip & Csr.MIP_MTIP, "an all-ones compare value is the far future, not the past");
+            h.hart.mie = Csr.MIP_MTIP;
+            assertEquals(Long.MAX_VALUE, h.hart.nextTimerDeadline());
+        }
+    }
+
+    @Test
     void wfiWithNothingPendingLeavesTheRunLoop() {
         try (HartHarness h = new HartHarness()) {
             h.program(WFI, addi(10, 0, 1));
