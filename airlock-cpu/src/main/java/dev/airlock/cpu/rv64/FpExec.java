@@ -52,8 +52,8 @@ final class FpExec {
                 default -> throw h.illegalInstruction();
             });
             case 0x08 -> { // FCVT.S.D (fmt S, rs2 1) / FCVT.D.S (fmt D, rs2 0)
-                if (d && rs2 == 0) setF(h, rd, u.cvtDS(a));
-                else if (!d && rs2 == 1) setF(h, rd, u.cvtSD(a, h.roundingMode(insn)));
+                if (d && rs2 == 0) setF(h, rd, u.fcvtDS(a));
+                else if (!d && rs2 == 1) setF(h, rd, u.fcvtSD(a, h.roundingMode(insn)));
                 else throw h.illegalInstruction();
             }
             case 0x14 -> setX(h, rd, switch (f3) {
@@ -65,10 +65,10 @@ final class FpExec {
             case 0x18 -> { // FCVT.{W,WU,L,LU}.fmt
                 int rm = h.roundingMode(insn);
                 setX(h, rd, switch (rs2) {
-                    case 0 -> d ? u.cvtWD(a, rm) : u.cvtWS(a, rm);
-                    case 1 -> d ? u.cvtWuD(a, rm) : u.cvtWuS(a, rm);
-                    case 2 -> d ? u.cvtLD(a, rm) : u.cvtLS(a, rm);
-                    case 3 -> d ? u.cvtLuD(a, rm) : u.cvtLuS(a, rm);
+                    case 0 -> d ? u.fcvtWD(a, rm) : u.fcvtWS(a, rm);
+                    case 1 -> d ? u.fcvtWUD(a, rm) : u.fcvtWUS(a, rm);
+                    case 2 -> d ? u.fcvtLD(a, rm) : u.fcvtLS(a, rm);
+                    case 3 -> d ? u.fcvtLUD(a, rm) : u.fcvtLUS(a, rm);
                     default -> throw h.illegalInstruction();
                 });
             }
@@ -76,10 +76,10 @@ final class FpExec {
                 int rm = h.roundingMode(insn);
                 long x = h.x[rs1];
                 setF(h, rd, switch (rs2) {
-                    case 0 -> d ? u.cvtDW(x, rm) : u.cvtSW(x, rm);
-                    case 1 -> d ? u.cvtDWu(x, rm) : u.cvtSWu(x, rm);
-                    case 2 -> d ? u.cvtDL(x, rm) : u.cvtSL(x, rm);
-                    case 3 -> d ? u.cvtDLu(x, rm) : u.cvtSLu(x, rm);
+                    case 0 -> d ? u.fcvtDW(x, rm) : u.fcvtSW(x, rm);
+                    case 1 -> d ? u.fcvtDWU(x, rm) : u.fcvtSWU(x, rm);
+                    case 2 -> d ? u.fcvtDL(x, rm) : u.fcvtSL(x, rm);
+                    case 3 -> d ? u.fcvtDLU(x, rm) : u.fcvtSLU(x, rm);
                     default -> throw h.illegalInstruction();
                 });
             }
