@@ -21,6 +21,10 @@ import dev.airlock.vmm.fdt.MachineDeviceTree;
 import dev.airlock.vmm.fdt.MachineLayout;
 import dev.airlock.vmm.sched.HartPool;
 import dev.airlock.vmm.sched.HartTask;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
@@ -109,7 +113,20 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
                 throw new BootException("the kernel needs guest memory up to 0x" + Long.toHexString(s.gpa() + s.memSizeBytes())
                         + " but RAM ends at 0x" + Long.toHexString(ramEnd) + "; give the VM more --memory");
             }
-            ram.write(s.gpa(), s.bytes());
+        }
+        try (FileChannel in = FileChannel.open(kernel.file(), StandardOpenOption.READ)) {
+            for (KernelImage.Segment s : kernel.segments()) {
+                // Straight from the file into guest RAM: no heap copy of a 31 MB kernel.
+                ByteBuffer dst = ram.slice(s.gpa(), s.fileBytes()).asByteBuffer();
+                long pos = s.fileOffset();
+                while (dst.hasRemaining()) {
+                    int n = in.read(dst, pos);
+                    if (n < 0) throw new BootException("kernel " + kernel.file() + " is truncated; pass a complete file with --kernel");
+                    pos += n;
+                }
+            }
+        } catch (IOException e) {
+            throw new BootException("cannot read kernel " + kernel.file() + ": " + e.getMessage());
         }
         if (!linux) {
             harts[0].reset(kernel.entryGpa(), Hart.PRIV_M, 0, 0);
