@@ -8,7 +8,14 @@ import dev.airlock.vmm.Vm;
 import dev.airlock.vmm.VmConfig;
 import dev.airlock.vmm.VmResult;
 import dev.airlock.vmm.boot.BootException;
+import dev.airlock.vmm.devices.AddressMap;
 import dev.airlock.vmm.sched.HartPool;
+import dev.airlock.vmm.virtio.DeviceEventLoop;
+import dev.airlock.vmm.virtio.VirtioMmioTransport;
+import dev.airlock.vmm.virtio.blk.BlockBackend;
+import dev.airlock.vmm.virtio.blk.RawImageBackend;
+import dev.airlock.vmm.virtio.blk.VirtioBlock;
+import dev.airlock.vmm.virtio.rng.VirtioRng;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,12 +30,13 @@ import java.util.Map;
 final class RunCommand {
     static final String USAGE = """
             usage: airlock run [--memory MiB] [--cpus N] [--kernel FILE] [--initrd FILE] [--append ARGS]
-                               [--timeout SECONDS] [--console] -- COMMAND [ARG...]
+                               [--disk IMAGE[,ro]]... [--timeout SECONDS] [--console] -- COMMAND [ARG...]
               --memory MiB      guest RAM (default 256)
               --cpus N          guest harts (default 1)
               --kernel FILE     a RISC-V Linux Image or ELF (default: Debian's riscv64 kernel, fetched once)
               --initrd FILE     an initramfs (default: built from Debian's busybox-static)
               --append ARGS     more kernel command-line arguments
+              --disk IMAGE[,ro] a raw disk image as virtio-blk: the first is /dev/vda (repeatable; ,ro = read-only)
               --timeout SECONDS stop the VM after this long (default 300)
               --console         stream the whole boot console, not just the command's output
               --timings         print where the time went (JVM start, assets, boot to /init, command) to stderr""";
@@ -37,14 +45,27 @@ final class RunCommand {
     static final String BASE_CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
             + " cryptomgr.notests initcall_blacklist=jent_mod_init";
 
-    record Options(long memoryMiB, int cpus, Path kernel, Path initrd, String append, Duration timeout,
-                   boolean console, boolean timings, List<String> command) {}
+    record Options(long memoryMiB, int cpus, Path kernel, Path initrd, String append, List<Disk> disks,
+                   Duration timeout, boolean console, boolean timings, List<String> command) {}
+
+    record Disk(Path path, boolean readOnly) {
+        static Disk parse(String text) throws UsageException {
+            boolean ro = text.endsWith(",ro");
+            String p = ro ? text.substring(0, text.length() - 3) : text;
+            if (p.isEmpty()) throw new UsageException("--disk takes IMAGE or IMAGE,ro");
+            return new Disk(Path.of(p), ro);
+        }
+    }
+
+    /** Modules /init loads when disks are attached: the virtio transport and devices, and ext4 with its crc32c. */
+    static final List<String> DISK_MODULES = List.of("virtio_mmio", "virtio_blk", "virtio-rng", "crc32c_generic", "ext4");
 
     static Options parse(String[] args) throws UsageException {
         long memoryMiB = 256;
         int cpus = 1;
         Path kernel = null, initrd = null;
         String append = "";
+        List<Disk> disks = new java.util.ArrayList<>();
         Duration timeout = Duration.ofSeconds(300);
         boolean console = false, timings = false;
         int i = 0;
@@ -58,6 +79,11 @@ final class RunCommand {
                 case "--kernel" -> kernel = Path.of(value(args, ++i, a));
                 case "--initrd" -> initrd = Path.of(value(args, ++i, a));
                 case "--append" -> append = value(args, ++i, a);
+                case "--disk" -> {
+                    disks.add(Disk.parse(value(args, ++i, a)));
+                    if (disks.size() >= AddressMap.VIRTIO_MMIO_SLOTS) throw new UsageException("at most "
+                            + (AddressMap.VIRTIO_MMIO_SLOTS - 1) + " --disk options fit the machine's virtio slots");
+                }
                 case "--timeout" -> timeout = Duration.ofSeconds(number(a, value(args, ++i, a), 1, 86_400));
                 case "--console" -> console = true;
                 case "--timings" -> timings = true;
@@ -68,7 +94,7 @@ final class RunCommand {
         if (command.isEmpty() && initrd == null) {
             throw new UsageException("no command given: put it after --, e.g. airlock run -- uname -a");
         }
-        return new Options(memoryMiB, cpus, kernel, initrd, append, timeout, console, timings, command);
+        return new Options(memoryMiB, cpus, kernel, initrd, append, List.copyOf(disks), timeout, console, timings, command);
     }
 
     private static String value(String[] args, int i, String flag) throws UsageException {
@@ -95,7 +121,8 @@ final class RunCommand {
             GuestAssets assets = o.kernel() == null || o.initrd() == null
                     ? GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr()) : null;
             kernel = o.kernel() != null ? o.kernel() : assets.kernelImage();
-            byte[] base = o.initrd() != null ? readInitrd(o.initrd()) : assets.baseInitramfs();
+            byte[] base = o.initrd() != null ? readInitrd(o.initrd())
+                    : o.disks().isEmpty() ? assets.baseInitramfs() : assets.initramfs(DISK_MODULES);
             initrd = o.command().isEmpty() ? base : concat(base, InitramfsBuilder.commandArchive(o.command(), Map.of()));
         } catch (GuestAssetException e) {
             err.println("airlock: " + e.getMessage());
@@ -108,7 +135,8 @@ final class RunCommand {
         String cmdline = BASE_CMDLINE + (o.console() ? "" : " quiet") + (o.append().isEmpty() ? "" : " " + o.append());
         CommandOutputFilter filter = new CommandOutputFilter(out, o.console());
         VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, cmdline, filter);
-        try (HartPool pool = HartPool.perCore()) {
+        try (HartPool pool = HartPool.perCore();
+             DeviceEventLoop devices = o.disks().isEmpty() ? null : DeviceEventLoop.start(1, "airlock-virtio")) {
             Vm vm;
             try {
                 vm = Vm.create(config, pool);
@@ -119,6 +147,7 @@ final class RunCommand {
             long createdNanos = System.nanoTime();
             VmResult result;
             try {
+                if (!attachDisks(vm, o.disks(), devices, err)) return ExitCodes.USAGE;
                 vm.start();
                 if (o.console()) forwardStdin(vm);
                 result = vm.await(o.timeout());
@@ -128,6 +157,27 @@ final class RunCommand {
             if (o.timings()) printTimings(err, mainNanos, assetsNanos, createdNanos, filter, result);
             return report(result, o, filter, err);
         }
+    }
+
+    /** Disks in slots 0.. (/dev/vda, /dev/vdb, …), then virtio-rng; the VM owns the transports once attached. */
+    private static boolean attachDisks(Vm vm, List<Disk> disks, DeviceEventLoop devices, PrintStream err) {
+        if (disks.isEmpty()) return true;
+        int slot = 0;
+        for (Disk d : disks) {
+            BlockBackend backend;
+            try {
+                backend = RawImageBackend.open(d.path(), d.readOnly());
+            } catch (IOException e) {
+                err.println("airlock: " + e.getMessage());
+                return false;
+            }
+            vm.attachVirtio(slot, new VirtioMmioTransport(new VirtioBlock(backend, "airlock-disk" + slot),
+                    vm.memory(), vm.virtioIrq(slot), devices, vm.deviceWriteListener()));
+            slot++;
+        }
+        vm.attachVirtio(slot, new VirtioMmioTransport(new VirtioRng(), vm.memory(), vm.virtioIrq(slot), devices,
+                vm.deviceWriteListener()));
+        return true;
     }
 
     /** With --console the terminal is the guest's: typed bytes go to its UART (a daemon thread, ends with the process). */

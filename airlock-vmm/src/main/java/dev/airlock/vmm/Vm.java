@@ -20,6 +20,7 @@ import dev.airlock.vmm.devices.uart.Uart16550;
 import dev.airlock.vmm.fdt.MachineDeviceTree;
 import dev.airlock.vmm.fdt.MachineLayout;
 import dev.airlock.vmm.sched.HartPool;
+import dev.airlock.vmm.virtio.GuestWriteListener;
 import dev.airlock.vmm.sched.HartTask;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -52,6 +53,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private final HartTask[] tasks;
     private final Uart16550 uart;
     private final Plic plic;
+    private final CodeCache code;
     private final SlotDevice[] virtioSlots = new SlotDevice[AddressMap.VIRTIO_MMIO_SLOTS];
     private final ConsoleTap console;
     private final TimeBase time = TimeBase.monotonic();
@@ -69,7 +71,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         this.console = new ConsoleTap(config.console(), this::onPanic);
         harts = new Hart[config.cpus()];
         tasks = new HartTask[config.cpus()];
-        CodeCache code = new CodeCache(ram);
+        code = new CodeCache(ram);
         for (int i = 0; i < harts.length; i++) {
             harts[i] = new Hart(i, ram, code, bus, time, this, linux);
             tasks[i] = new HartTask(harts[i], pool, time, this::onHartHalted, this::onHartCrashed);
@@ -201,6 +203,11 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         virtioSlots[slot].device = transport;
     }
 
+    /** Guest RAM a device wrote (DMA): harts must drop any code they decoded from it. */
+    public GuestWriteListener deviceWriteListener() {
+        return code::invalidateRange;
+    }
+
     /** The interrupt line of a virtio slot (PLIC source slot + 1). */
     public IrqLine virtioIrq(int slot) {
         return plic.source(AddressMap.virtioMmioIrq(slot));
@@ -302,6 +309,16 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         if (started) {
             stop(VmResult.Outcome.STOPPED, "closed by the host");
             allHalted.await();
+        }
+        for (SlotDevice slot : virtioSlots) {
+            // Device threads may be mid-request in guest RAM: stop them before it is unmapped.
+            if (slot.device instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    LOG.log(Level.WARNING, "closing a virtio device", e);
+                }
+            }
         }
         ram.close();
     }

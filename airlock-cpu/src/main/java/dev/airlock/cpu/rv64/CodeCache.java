@@ -18,12 +18,14 @@ public final class CodeCache {
     static final int DEAD = SLOTS;
 
     private final long ramHvaBase;
+    private final long ramBaseGpa;
     private final long[][] pages;
     private volatile Hart[] harts = new Hart[0];
     private long invalidations;
 
     public CodeCache(dev.airlock.memory.GuestMemory ram) {
         this.ramHvaBase = ram.hvaOf(ram.baseGpa());
+        this.ramBaseGpa = ram.baseGpa();
         this.pages = new long[(int) (ram.sizeBytes() >>> 12)][];
     }
 
@@ -65,6 +67,16 @@ public final class CodeCache {
             p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
             Arrays.fill(p, 0, SLOTS, 0);
             invalidations++;
+        }
+    }
+
+    /** Drops decoded code in {@code [gpa, gpa + lengthBytes)} after a device wrote there (DMA), which no hart store saw. */
+    public void invalidateRange(long gpa, long lengthBytes) {
+        if (lengthBytes <= 0) return;
+        long first = Math.max(0, (gpa - ramBaseGpa) >> 12);
+        long last = Math.min(pages.length - 1L, (gpa + lengthBytes - 1 - ramBaseGpa) >> 12);
+        for (long gfn = first; gfn <= last; gfn++) {
+            if (pages[(int) gfn] != null) invalidate(ramHvaBase + (gfn << 12));
         }
     }
 

@@ -52,4 +52,18 @@ class CodeCacheTest {
             assertTrue(h.hart.code.invalidations() >= 1);
         }
     }
+
+    @Test
+    void deviceWritesDropDecodedCodeToo() {
+        try (HartHarness h = new HartHarness()) {
+            h.program(addi(10, 0, 1), jal(0, -4));
+            h.steps(1);
+            assertEquals(1, h.x(10));
+            // A "device" rewrites the instruction behind the hart's back, then reports the write.
+            h.load(RAM, addi(10, 0, 4));
+            h.hart.code.invalidateRange(RAM, 4);
+            h.steps(2);
+            assertEquals(4, h.x(10));
+        }
+    }
 }

@@ -215,7 +215,7 @@ public final class GuestAssets {
     public byte[] initramfs(List<String> modules) {
         // The key covers everything the archive is built from, so a changed /init gets a new file.
         var key = new CRC32();
-        String inputs = String.join("\n", "initramfs-format 1", busybox.toString(), kernelVersion(),
+        String inputs = String.join("\n", "initramfs-format " + InitramfsBuilder.FORMAT, busybox.toString(), kernelVersion(),
                 String.join(",", modules), InitramfsBuilder.initScript(modules));
         key.update(inputs.getBytes(StandardCharsets.UTF_8));
         Path file = cacheDir.resolve("initramfs")

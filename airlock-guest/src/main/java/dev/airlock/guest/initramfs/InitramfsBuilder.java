@@ -25,6 +25,9 @@ import java.util.regex.Pattern;
  */
 public final class InitramfsBuilder {
 
+    /** Bump when the archive's layout changes in a way /init's text does not show: cached archives are keyed by it. */
+    public static final int FORMAT = 2;
+
     public static final String READY_MARKER = "@@AIRLOCK:READY@@";
     public static final String EXIT_MARKER_PREFIX = "@@AIRLOCK:EXIT ";
     public static final String MARKER_SUFFIX = "@@";
@@ -73,7 +76,7 @@ public final class InitramfsBuilder {
         String moduleDir = modulesPath;
         List<KernelModules.Module> moduleFiles = modules;
         return CpioWriter.archive(cpio -> {
-            for (String dir : List.of("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "tmp",
+            for (String dir : List.of("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "tmp", "mnt",
                     "airlock")) {
                 cpio.directory(dir, 0755);
             }
