@@ -7,6 +7,8 @@ public final class Main {
     static final String USAGE = """
             usage: airlock COMMAND [ARGS]
               run [OPTIONS] -- CMD ARGS...   boot a fresh micro-VM, run CMD in it, exit with its status
+              image create|import|export|snapshot|clone|ls|fsck ...
+                                             disk images in the store ($AIRLOCK_STORE, else ~/.local/share/airlock/store)
               initrd OUT [-- CMD ARGS...]    write the initramfs 'run' would boot (for other VMMs)
               kernel                         print the path of the cached guest kernel
               version                        print the version
@@ -40,6 +42,7 @@ public final class Main {
                     }
                 }
                 case "initrd" -> RunCommand.writeInitrd(rest, err);
+                case "image" -> dev.airlock.store.cli.ImageCommand.run(rest, out, err, StoreBlockBackend.defaultRoot());
                 case "kernel" -> {
                     try {
                         out.println(dev.airlock.guest.assets.GuestAssets.open(

@@ -4,6 +4,7 @@ import dev.airlock.guest.assets.GuestAssetException;
 import dev.airlock.guest.assets.GuestAssets;
 import dev.airlock.guest.assets.ProgressListener;
 import dev.airlock.guest.initramfs.InitramfsBuilder;
+import dev.airlock.store.StoreException;
 import dev.airlock.vmm.Vm;
 import dev.airlock.vmm.VmConfig;
 import dev.airlock.vmm.VmResult;
@@ -36,7 +37,8 @@ final class RunCommand {
               --kernel FILE     a RISC-V Linux Image or ELF (default: Debian's riscv64 kernel, fetched once)
               --initrd FILE     an initramfs (default: built from Debian's busybox-static)
               --append ARGS     more kernel command-line arguments
-              --disk IMAGE[,ro] a raw disk image as virtio-blk: the first is /dev/vda (repeatable; ,ro = read-only)
+              --disk IMAGE[,ro] a raw disk image, or store:NAME for a store image, as virtio-blk: the first is
+                                /dev/vda (repeatable; ,ro = read-only)
               --timeout SECONDS stop the VM after this long (default 300)
               --console         stream the whole boot console, not just the command's output
               --timings         print where the time went (JVM start, assets, boot to /init, command) to stderr""";
@@ -166,8 +168,11 @@ final class RunCommand {
         for (Disk d : disks) {
             BlockBackend backend;
             try {
-                backend = RawImageBackend.open(d.path(), d.readOnly());
-            } catch (IOException e) {
+                String spec = d.path().toString();
+                backend = spec.startsWith("store:")
+                        ? StoreBlockBackend.open(StoreBlockBackend.defaultRoot(), spec.substring(6), d.readOnly())
+                        : RawImageBackend.open(d.path(), d.readOnly());
+            } catch (IOException | StoreException e) {
                 err.println("airlock: " + e.getMessage());
                 return false;
             }
