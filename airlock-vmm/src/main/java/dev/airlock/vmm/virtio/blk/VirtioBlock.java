@@ -24,6 +24,9 @@ import java.util.logging.Logger;
  * <p>Requests run synchronously on the device's event-loop thread, a bounded batch at a time.
  */
 public final class VirtioBlock implements VirtioDevice {
+    /** Held in a field so serving a queue allocates nothing. */
+    private final java.util.function.ToLongFunction<DescriptorChain> handler = this::serve;
+
     private static final Logger LOG = Logger.getLogger(VirtioBlock.class.getName());
 
     // Feature bits (spec 5.2.3).
@@ -152,16 +155,7 @@ public final class VirtioBlock implements VirtioDevice {
     public boolean processQueue(int queueIndex) {
         VirtQueue q = queue;
         if (q == null) return false;
-        boolean more = false;
-        for (int served = 0; ; served++) {
-            if (served == BATCH) {
-                more = true;
-                break;
-            }
-            DescriptorChain chain = q.pop();
-            if (chain == null) break;
-            q.addUsed(chain, serve(chain));
-        }
+        boolean more = q.drain(BATCH, handler);
         if (q.needsNotification()) interrupt.signalUsedBuffers(queueIndex);
         return more;
     }

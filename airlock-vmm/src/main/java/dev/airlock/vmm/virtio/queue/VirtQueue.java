@@ -202,4 +202,17 @@ public final class VirtQueue {
     public String toString() {
         return "VirtQueue[" + index + (ready ? ", size " + size + ", avail " + nextAvail + ", used " + nextUsed : ", disabled") + "]";
     }
+
+    /**
+     * Serves up to {@code budget} available chains with {@code handler}, which returns each chain's
+     * used length. Returns true when the budget ran out, so the caller runs again later.
+     */
+    public boolean drain(int budget, java.util.function.ToLongFunction<DescriptorChain> handler) {
+        for (int served = 0; served < budget; served++) {
+            DescriptorChain chain = pop();
+            if (chain == null) return false;
+            addUsed(chain, handler.applyAsLong(chain));
+        }
+        return true;
+    }
 }

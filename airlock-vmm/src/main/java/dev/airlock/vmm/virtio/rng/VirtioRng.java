@@ -18,6 +18,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * offers is filled from the host's entropy source. No features, no configuration space.
  */
 public final class VirtioRng implements VirtioDevice {
+    /** Held in a field so serving a queue allocates nothing. */
+    private final java.util.function.ToLongFunction<DescriptorChain> handler = this::fill;
+
     public static final int QUEUE_SIZE = 64;
     /** Bytes served per request at most; the driver asks for tens of bytes, and a huge buffer must not stall the loop. */
     public static final int MAX_REQUEST_BYTES = 64 << 10;
@@ -77,16 +80,7 @@ public final class VirtioRng implements VirtioDevice {
     public boolean processQueue(int queueIndex) {
         VirtQueue q = queue;
         if (q == null) return false;
-        boolean more = false;
-        for (int served = 0; ; served++) {
-            if (served == BATCH) {
-                more = true;
-                break;
-            }
-            DescriptorChain chain = q.pop();
-            if (chain == null) break;
-            q.addUsed(chain, fill(chain));
-        }
+        boolean more = q.drain(BATCH, handler);
         if (q.needsNotification()) interrupt.signalUsedBuffers(queueIndex);
         return more;
     }
