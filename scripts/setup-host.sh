@@ -2,7 +2,7 @@
 # Installs the Debian host packages Airlock's build, tests and benchmarks need.
 # Idempotent: packages already present are skipped, so CI pays only once per machine.
 set -euo pipefail
-want=(gcc gcc-riscv64-linux-gnu libc6-dev-riscv64-cross gcc-riscv64-unknown-elf device-tree-compiler cpio xz-utils e2fsprogs)
+want=(gcc gcc-riscv64-linux-gnu libc6-dev-riscv64-cross gcc-riscv64-unknown-elf device-tree-compiler cpio xz-utils e2fsprogs file)
 [ "${AIRLOCK_WITH_QEMU:-0}" = 1 ] && want+=(qemu-system-misc)
 missing=()
 for p in "${want[@]}"; do
