@@ -125,7 +125,7 @@ final class RunCommand {
             kernel = o.kernel() != null ? o.kernel() : assets.kernelImage();
             byte[] base = o.initrd() != null ? readInitrd(o.initrd())
                     : o.disks().isEmpty() ? assets.baseInitramfs() : assets.initramfs(DISK_MODULES);
-            initrd = o.command().isEmpty() ? base : concat(base, InitramfsBuilder.commandArchive(o.command(), Map.of()));
+            initrd = withCommand(base, o.command());
         } catch (GuestAssetException e) {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.VM_FAILED;
@@ -272,6 +272,11 @@ final class RunCommand {
                 || (m0 == 0x89 && m1 == 'L' && m2 == 'Z' && m3 == 'O'); // lzo
     }
 
+    /** The base initramfs followed by the archive holding /airlock/cmd.sh (the kernel reads both). */
+    private static byte[] withCommand(byte[] base, List<String> command) {
+        return command.isEmpty() ? base : concat(base, InitramfsBuilder.commandArchive(command, Map.of()));
+    }
+
     private static byte[] concat(byte[] a, byte[] b) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(a.length + b.length + 4);
         out.writeBytes(a);
@@ -288,7 +293,7 @@ final class RunCommand {
         try {
             GuestAssets assets = GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr());
             byte[] base = assets.baseInitramfs();
-            byte[] initrd = command.isEmpty() ? base : concat(base, InitramfsBuilder.commandArchive(command, Map.of()));
+            byte[] initrd = withCommand(base, command);
             Files.write(Path.of(args[0]), initrd);
             return 0;
         } catch (GuestAssetException | IOException e) {

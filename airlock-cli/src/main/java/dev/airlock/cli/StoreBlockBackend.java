@@ -53,45 +53,46 @@ final class StoreBlockBackend implements BlockBackend {
 
     @Override
     public void read(long offsetBytes, MemorySegment dst) {
-        long len = dst.byteSize();
-        long pos = 0;
-        while (pos < len) {
-            long abs = offsetBytes + pos;
-            int inBlock = (int) (abs % BLOCK);
-            long block = abs / BLOCK;
-            if (inBlock == 0 && len - pos >= BLOCK) {
-                long whole = (len - pos) / BLOCK * BLOCK; // as many whole blocks as fit, in one call
-                image.read(block, dst.asSlice(pos, whole).asByteBuffer());
-                pos += whole;
+        walk(offsetBytes, dst.byteSize(), (block, inBlock, pos, bytes) -> {
+            if (inBlock == 0 && bytes % BLOCK == 0) {
+                image.read(block, dst.asSlice(pos, bytes).asByteBuffer());
             } else {
-                int n = (int) Math.min(BLOCK - inBlock, len - pos);
                 readScratch(block);
-                MemorySegment.copy(MemorySegment.ofBuffer(scratch), inBlock, dst, pos, n);
-                pos += n;
+                MemorySegment.copy(MemorySegment.ofBuffer(scratch), inBlock, dst, pos, bytes);
             }
-        }
+        });
     }
 
     @Override
     public void write(long offsetBytes, MemorySegment src) {
-        long len = src.byteSize();
-        long pos = 0;
-        while (pos < len) {
-            long abs = offsetBytes + pos;
-            int inBlock = (int) (abs % BLOCK);
-            long block = abs / BLOCK;
-            if (inBlock == 0 && len - pos >= BLOCK) {
-                long whole = (len - pos) / BLOCK * BLOCK;
-                image.write(block, src.asSlice(pos, whole).asByteBuffer());
-                pos += whole;
-            } else {
-                int n = (int) Math.min(BLOCK - inBlock, len - pos);
+        walk(offsetBytes, src.byteSize(), (block, inBlock, pos, bytes) -> {
+            if (inBlock == 0 && bytes % BLOCK == 0) {
+                image.write(block, src.asSlice(pos, bytes).asByteBuffer());
+            } else { // read-modify-write of a partial block
                 readScratch(block);
-                MemorySegment.copy(src, pos, MemorySegment.ofBuffer(scratch), inBlock, n);
+                MemorySegment.copy(src, pos, MemorySegment.ofBuffer(scratch), inBlock, bytes);
                 scratch.clear();
                 image.write(block, scratch);
-                pos += n;
             }
+        });
+    }
+
+    /** One piece of a byte range: whole blocks from {@code block} (inBlock 0, bytes a multiple of a block), or part of one. */
+    private interface Piece {
+        void apply(long block, int inBlock, long pos, long bytes);
+    }
+
+    /** Splits {@code [offsetBytes, offsetBytes + lengthBytes)} into a partial head, whole blocks, and a partial tail. */
+    private static void walk(long offsetBytes, long lengthBytes, Piece piece) {
+        long pos = 0;
+        while (pos < lengthBytes) {
+            long abs = offsetBytes + pos;
+            int inBlock = (int) (abs % BLOCK);
+            long bytes = inBlock == 0 && lengthBytes - pos >= BLOCK
+                    ? (lengthBytes - pos) / BLOCK * BLOCK
+                    : Math.min(BLOCK - inBlock, lengthBytes - pos);
+            piece.apply(abs / BLOCK, inBlock, pos, bytes);
+            pos += bytes;
         }
     }
 

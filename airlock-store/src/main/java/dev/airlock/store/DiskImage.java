@@ -714,22 +714,15 @@ public final class DiskImage implements BlockDevice {
         List<Segment> sealedCandidates = new ArrayList<>();
         mapLock.readLock().lock();
         try {
-            long[] candidates = bloom.candidates(id.hi(), id.lo());
-            for (int w = 0; w < candidates.length; w++) {
-                for (long bits = candidates[w]; bits != 0; bits &= bits - 1) {
-                    Segment s = columnSegments[(w << 6) + Long.numberOfTrailingZeros(bits)];
-                    if (s == null) {
-                        continue;
+            for (Segment s : candidatesLocked(id)) {
+                if (s.tailSummary != null) {
+                    int e = s.tailSummary.find(id.hi(), id.lo());
+                    if (e >= 0) {
+                        return Optional.of(locationOf(s, s.tailSummary, e));
                     }
-                    if (s.tailSummary != null) {
-                        int e = s.tailSummary.find(id.hi(), id.lo());
-                        if (e >= 0) {
-                            return Optional.of(locationOf(s, s.tailSummary, e));
-                        }
-                    } else {
-                        s.retain();
-                        sealedCandidates.add(s);
-                    }
+                } else {
+                    s.retain();
+                    sealedCandidates.add(s);
                 }
             }
         } finally {
@@ -771,17 +764,26 @@ public final class DiskImage implements BlockDevice {
         List<Long> result = new ArrayList<>();
         mapLock.readLock().lock();
         try {
-            long[] candidates = bloom.candidates(id.hi(), id.lo());
-            for (int w = 0; w < candidates.length; w++) {
-                for (long bits = candidates[w]; bits != 0; bits &= bits - 1) {
-                    Segment s = columnSegments[(w << 6) + Long.numberOfTrailingZeros(bits)];
-                    if (s != null) {
-                        result.add(s.number);
-                    }
-                }
+            for (Segment s : candidatesLocked(id)) {
+                result.add(s.number);
             }
         } finally {
             mapLock.readLock().unlock();
+        }
+        return result;
+    }
+
+    /** The live segments whose Bloom column may hold {@code id}; call with the map lock held. */
+    private List<Segment> candidatesLocked(RecordId id) {
+        List<Segment> result = new ArrayList<>();
+        long[] candidates = bloom.candidates(id.hi(), id.lo());
+        for (int w = 0; w < candidates.length; w++) {
+            for (long bits = candidates[w]; bits != 0; bits &= bits - 1) {
+                Segment s = columnSegments[(w << 6) + Long.numberOfTrailingZeros(bits)];
+                if (s != null) {
+                    result.add(s);
+                }
+            }
         }
         return result;
     }

@@ -43,8 +43,9 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private static final Logger LOG = Logger.getLogger(Vm.class.getName());
 
     public static final long RAM_BASE = AddressMap.RAM_GPA;
-    static final String ISA = "rv64imafdc_zicsr_zifencei";
-    static final List<String> ISA_EXTENSIONS = List.of("i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zicntr", "sstc");
+    /** RV64GC as Debian needs it, plus Sstc, which the hart implements so timer ticks need no SBI call. */
+    static final List<String> ISA_EXTENSIONS = java.util.stream.Stream.concat(
+            MachineLayout.DEFAULT_ISA_EXTENSIONS.stream(), java.util.stream.Stream.of("sstc")).toList();
 
     private final VmConfig config;
     private final GuestMemory ram;
@@ -155,7 +156,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         List<Long> virtio = new java.util.ArrayList<>();
         for (int slot = 0; slot < AddressMap.VIRTIO_MMIO_SLOTS; slot++) virtio.add(AddressMap.virtioMmioGpa(slot));
         byte[] dtb = MachineDeviceTree.build(new MachineLayout(harts.length, RAM_BASE, config.memoryBytes(),
-                config.cmdline(), initrdStart, initrdEnd, seed, virtio, ISA, ISA_EXTENSIONS, false, false));
+                config.cmdline(), initrdStart, initrdEnd, seed, virtio, MachineLayout.DEFAULT_ISA, ISA_EXTENSIONS, false, false));
         if (dtb.length > (1 << 20)) throw new IllegalStateException("device tree larger than its 1 MiB slot");
         ram.write(dtbGpa, dtb);
         harts[0].reset(kernel.entryGpa(), Hart.PRIV_S, 0, dtbGpa);

@@ -30,7 +30,7 @@ public final class Hart implements HartInterrupts {
     public static final int EXIT_BUDGET = 0, EXIT_WFI = 1, EXIT_STOPPED = 2, EXIT_HALT = 3;
 
     /** HSM states, as SBI reports them. */
-    public static final int HSM_STARTED = 0, HSM_STOPPED = 1, HSM_START_PENDING = 2;
+    public static final int HSM_STARTED = 0, HSM_STOPPED = 1;
 
     private static final int POLL_INTERVAL = 1024;
     private static final int TLB_BITS = 8, TLB_SIZE = 1 << TLB_BITS, TLB_MASK = TLB_SIZE - 1;

@@ -154,10 +154,7 @@ public final class VirtioBlock implements VirtioDevice {
     @Override
     public boolean processQueue(int queueIndex) {
         VirtQueue q = queue;
-        if (q == null) return false;
-        boolean more = q.drain(BATCH, handler);
-        if (q.needsNotification()) interrupt.signalUsedBuffers(queueIndex);
-        return more;
+        return q != null && q.drain(BATCH, handler, interrupt);
     }
 
     /**

@@ -4,6 +4,7 @@ import static dev.airlock.vmm.virtio.queue.SplitRing.*;
 
 import dev.airlock.memory.GuestMemory;
 import dev.airlock.vmm.virtio.GuestWriteListener;
+import dev.airlock.vmm.virtio.VirtioInterrupt;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
@@ -205,14 +206,20 @@ public final class VirtQueue {
 
     /**
      * Serves up to {@code budget} available chains with {@code handler}, which returns each chain's
-     * used length. Returns true when the budget ran out, so the caller runs again later.
+     * used length, then interrupts the driver if it asked to be. Returns true when the budget ran out,
+     * so the caller runs again later.
      */
-    public boolean drain(int budget, java.util.function.ToLongFunction<DescriptorChain> handler) {
+    public boolean drain(int budget, java.util.function.ToLongFunction<DescriptorChain> handler, VirtioInterrupt interrupt) {
+        boolean more = true;
         for (int served = 0; served < budget; served++) {
             DescriptorChain chain = pop();
-            if (chain == null) return false;
+            if (chain == null) {
+                more = false;
+                break;
+            }
             addUsed(chain, handler.applyAsLong(chain));
         }
-        return true;
+        if (needsNotification()) interrupt.signalUsedBuffers(index());
+        return more;
     }
 }

@@ -79,10 +79,7 @@ public final class VirtioRng implements VirtioDevice {
     @Override
     public boolean processQueue(int queueIndex) {
         VirtQueue q = queue;
-        if (q == null) return false;
-        boolean more = q.drain(BATCH, handler);
-        if (q.needsNotification()) interrupt.signalUsedBuffers(queueIndex);
-        return more;
+        return q != null && q.drain(BATCH, handler, interrupt);
     }
 
     /** Fills the chain's writable region (readable buffers are ignored); returns the bytes written. */
