@@ -16,4 +16,11 @@ public interface VirtioInterrupt {
      * the device stops processing and sets DEVICE_NEEDS_RESET. {@code reason} is logged once and counted.
      */
     void needsReset(String reason);
+
+    /**
+     * The device has work for {@code queueIndex} that the driver did not notify (host data arrived
+     * for a receive queue, a timer asks for statistics): {@link VirtioDevice#processQueue} runs for
+     * it soon on the device's event-loop thread. Safe from any thread; allocates nothing.
+     */
+    void requestProcessing(int queueIndex);
 }

@@ -474,6 +474,13 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
             raise(INTERRUPT_CONFIG_CHANGE);
         }
 
+        @Override
+        public void requestProcessing(int queueIndex) {
+            if (queueIndex < 0 || queueIndex >= queueCount) return;
+            int unused = (int) PENDING_FIELD.getAndBitwiseOr(VirtioMmioTransport.this, 1 << queueIndex);
+            task.schedule();
+        }
+
         private void raise(int bit) {
             synchronized (irqLock) {
                 int old = interruptStatus;
