@@ -132,6 +132,10 @@ public final class Hart implements HartInterrupts {
             medeleg = 0xb1ffL & ~(1L << Trap.ECALL_S);
             mideleg = S_INTERRUPTS;
             mcounteren = 7;
+            // As OpenSBI does: user mode may read cycle, time and instret until the kernel says
+            // otherwise. Linux writes scounteren only from its SBI PMU driver, so without this the
+            // vDSO's rdtime (clock_gettime) is an illegal instruction.
+            scounteren = 7;
             menvcfg |= MENVCFG_STCE;
             mstatus |= 1L << MSTATUS_FS_SHIFT; // FP usable from the start, as OpenSBI leaves it
         }

@@ -213,18 +213,31 @@ public final class GuestAssets {
      * in order before it reports ready, e.g. {@link InitramfsBuilder#VIRTIO_MODULES}.
      */
     public byte[] initramfs(List<String> modules) {
+        return initramfs(modules, null);
+    }
+
+    /**
+     * Like {@link #initramfs(List)}, plus the guest agent (built on first use, see {@link AgentBinary}),
+     * which /init starts on vsock when no command archive follows. {@code modules} must include the
+     * vsock drivers ({@link InitramfsBuilder#VIRTIO_MODULES}).
+     */
+    public byte[] agentInitramfs(List<String> modules) {
+        return initramfs(modules, AgentBinary.riscv64(cacheDir));
+    }
+
+    private byte[] initramfs(List<String> modules, Path agent) {
         // The key covers everything the archive is built from, so a changed /init gets a new file.
         var key = new CRC32();
         String inputs = String.join("\n", "initramfs-format " + InitramfsBuilder.FORMAT, busybox.toString(), kernelVersion(),
-                String.join(",", modules), InitramfsBuilder.initScript(modules));
+                String.join(",", modules), InitramfsBuilder.initScript(modules), String.valueOf(agent));
         key.update(inputs.getBytes(StandardCharsets.UTF_8));
-        Path file = cacheDir.resolve("initramfs")
-                .resolve("%s-%08x.cpio".formatted(modules.isEmpty() ? "base" : "modules", key.getValue()));
+        String kind = agent != null ? "agent" : modules.isEmpty() ? "base" : "modules";
+        Path file = cacheDir.resolve("initramfs").resolve("%s-%08x.cpio".formatted(kind, key.getValue()));
         try {
             if (Files.isRegularFile(file)) {
                 return Files.readAllBytes(file);
             }
-            byte[] archive = new InitramfsBuilder(busybox).withModules(kernelModulesDir, modules).build();
+            byte[] archive = new InitramfsBuilder(busybox).withModules(kernelModulesDir, modules).withAgent(agent).build();
             Files.createDirectories(file.getParent());
             Path temp = Files.createTempFile(file.getParent(), file.getFileName() + ".", ".tmp", AssetManifest.readable());
             try {

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 /**
  * Builds Airlock's guest initramfs: a static busybox and an {@code /init} script that prepares the
  * guest, prints {@value #READY_MARKER}, runs {@value #COMMAND_SCRIPT} (or a console shell), prints
- * {@code @@AIRLOCK:EXIT <status>@@} and powers off.
+ * {@code @@AIRLOCK:EXIT <status>@@} and powers off. With the guest agent and no command script, /init
+ * starts {@value #AGENT_PATH} on vsock port {@value #AGENT_PORT} instead and keeps the VM up while it runs.
  *
  * <p>The per-run command travels as a second, tiny archive from {@link #commandArchive}; the
  * kernel unpacks concatenated newc archives in turn, so the VM loads the cached base archive and
@@ -26,7 +27,7 @@ import java.util.regex.Pattern;
 public final class InitramfsBuilder {
 
     /** Bump when the archive's layout changes in a way /init's text does not show: cached archives are keyed by it. */
-    public static final int FORMAT = 2;
+    public static final int FORMAT = 3;
 
     public static final String READY_MARKER = "@@AIRLOCK:READY@@";
     public static final String EXIT_MARKER_PREFIX = "@@AIRLOCK:EXIT ";
@@ -38,12 +39,17 @@ public final class InitramfsBuilder {
             "virtio_mmio", "virtio_blk", "virtio-rng",
             "vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport");
 
+    /** Where the agent lives in the guest, and the vsock port /init starts it on. */
+    public static final String AGENT_PATH = "/sbin/airlock-agent";
+    public static final int AGENT_PORT = 1024;
+
     private static final Pattern EXIT_MARKER = Pattern.compile("@@AIRLOCK:EXIT (\\d{1,3})@@");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
     private final Path busybox;
     private Path kernelModulesDir;
     private List<String> moduleNames = List.of();
+    private Path agent;
 
     public InitramfsBuilder(Path busybox) {
         this.busybox = busybox;
@@ -59,8 +65,15 @@ public final class InitramfsBuilder {
         return this;
     }
 
+    /** Adds the guest agent executable as {@value #AGENT_PATH}. */
+    public InitramfsBuilder withAgent(Path agentExecutable) {
+        this.agent = agentExecutable;
+        return this;
+    }
+
     public byte[] build() throws IOException {
         byte[] busyboxBytes = Files.readAllBytes(busybox);
+        byte[] agentBytes = agent == null ? null : Files.readAllBytes(agent);
         List<KernelModules.Module> modules = List.of();
         String modulesPath = null;
         if (!moduleNames.isEmpty()) {
@@ -90,6 +103,7 @@ public final class InitramfsBuilder {
             cpio.file("bin/busybox", 0755, busyboxBytes);
             cpio.symlink("bin/sh", "busybox");
             cpio.file("init", 0755, init.getBytes(StandardCharsets.UTF_8));
+            if (agentBytes != null) cpio.file(AGENT_PATH.substring(1), 0755, agentBytes);
             for (var module : moduleFiles) {
                 cpio.file(moduleDir + "/" + module.name() + ".ko", 0644, module.content());
             }
@@ -118,6 +132,10 @@ public final class InitramfsBuilder {
                   sh %s </dev/console
                   status=$?
                   echo "%s$status%s"
+                elif [ -x %s ]; then
+                  # The host drives the VM through the agent; the VM lives as long as the agent does.
+                  %s --listen vsock:%d </dev/null
+                  echo "airlock: the guest agent exited with status $?" >&2
                 else
                   setsid cttyhack sh
                 fi
@@ -125,7 +143,8 @@ public final class InitramfsBuilder {
                 poweroff -f
                 # poweroff returns only if the SBI reset failed; init must not exit or the kernel panics.
                 while :; do sleep 3600; done
-                """.formatted(insmods, READY_MARKER, COMMAND_SCRIPT, COMMAND_SCRIPT, EXIT_MARKER_PREFIX, MARKER_SUFFIX);
+                """.formatted(insmods, READY_MARKER, COMMAND_SCRIPT, COMMAND_SCRIPT, EXIT_MARKER_PREFIX, MARKER_SUFFIX,
+                AGENT_PATH, AGENT_PATH, AGENT_PORT);
     }
 
     /**

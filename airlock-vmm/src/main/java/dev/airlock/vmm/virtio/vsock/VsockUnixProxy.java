@@ -1,0 +1,183 @@
+package dev.airlock.vmm.virtio.vsock;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Logger;
+
+/**
+ * A VM's vsock as a Unix socket, in Firecracker's "hybrid vsock" convention. A host program
+ * connects to {@code path}, writes {@code CONNECT <port>\n} and reads {@code OK <hostport>\n};
+ * from then on the socket is a stream to that guest port. A guest connecting to host (CID 2) port
+ * P reaches whatever listens on the Unix socket {@code path_P}.
+ */
+public final class VsockUnixProxy implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(VsockUnixProxy.class.getName());
+    /** "CONNECT 4294967295\n" is 19 bytes; anything longer is not a handshake. */
+    private static final int MAX_LINE_BYTES = 64;
+    /** How long the guest has to accept or refuse; a guest that never answers is not waited for forever. */
+    private static final Duration ACCEPT_TIMEOUT = Duration.ofSeconds(10);
+
+    private final VirtioVsock device;
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    private VsockUnixProxy(VirtioVsock device, Path path, ServerSocketChannel server) {
+        this.device = device;
+        this.path = path;
+        this.server = server;
+        device.setHostConnector(this::connectHost);
+        acceptor = Thread.ofVirtual().name("airlock-vsock-accept " + path.getFileName()).start(this::acceptLoop);
+    }
+
+    /**
+     * Listens on {@code path} (a stale socket file left by a dead VM is replaced) for connections
+     * into {@code device}'s guest.
+     */
+    public static VsockUnixProxy listen(VirtioVsock device, Path path) throws IOException {
+        Files.createDirectories(path.toAbsolutePath().getParent());
+        Files.deleteIfExists(path);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            server.bind(UnixDomainSocketAddress.of(path));
+        } catch (IOException e) {
+            server.close();
+            throw new IOException("cannot listen on the vsock socket " + path + ": " + e.getMessage(), e);
+        }
+        return new VsockUnixProxy(device, path, server);
+    }
+
+    public Path path() { return path; }
+
+    /** Guest → host: the Unix socket {@code path_PORT}, if something listens there. */
+    private SocketChannel connectHost(int port) throws IOException {
+        Path target = path.resolveSibling(path.getFileName() + "_" + Integer.toUnsignedString(port));
+        if (!Files.exists(target)) return null;
+        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            channel.connect(UnixDomainSocketAddress.of(target));
+            return channel;
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            SocketChannel client;
+            try {
+                client = server.accept();
+            } catch (IOException e) {
+                if (!closed) LOG.warning("vsock socket " + path + " stopped accepting: " + e.getMessage());
+                return;
+            }
+            Thread.ofVirtual().name("airlock-vsock-handshake").start(() -> handshake(client));
+        }
+    }
+
+    private void handshake(SocketChannel client) {
+        try {
+            String line = readLine(client);
+            int port = parseConnect(line);
+            if (port < 0) {
+                reply(client, "ERR expected 'CONNECT <port>'\n");
+                client.close();
+                return;
+            }
+            VsockConnection c = device.connectToGuest(port, client);
+            if (c == null) {
+                reply(client, "ERR the guest's vsock driver is not running\n");
+                client.close();
+                return;
+            }
+            boolean accepted;
+            try {
+                accepted = c.established.get(ACCEPT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                device.abandon(c);
+                return;
+            }
+            if (!accepted) {
+                client.close(); // nothing listens on that guest port: Firecracker just closes
+                return;
+            }
+            reply(client, "OK " + Integer.toUnsignedString(c.hostPort) + "\n");
+            c.startRelays();
+        } catch (IOException e) {
+            closeQuietly(client);
+        } catch (InterruptedException e) {
+            closeQuietly(client);
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException e) {
+            closeQuietly(client);
+        }
+    }
+
+    /** The port of a {@code CONNECT <port>} line, or -1. */
+    static int parseConnect(String line) {
+        if (line == null || !line.startsWith("CONNECT ")) return -1;
+        String number = line.substring("CONNECT ".length()).trim();
+        if (number.isEmpty() || number.length() > 10 || !number.chars().allMatch(Character::isDigit)) return -1;
+        long port = Long.parseLong(number);
+        return port > 0xffff_ffffL ? -1 : (int) port;
+    }
+
+    private static void reply(SocketChannel client, String text) throws IOException {
+        ByteBuffer bb = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
+        while (bb.hasRemaining()) client.write(bb);
+    }
+
+    /** One line, read a byte at a time so nothing after it is consumed; null at EOF or past the limit. */
+    private static String readLine(SocketChannel channel) throws IOException {
+        var line = new StringBuilder();
+        ByteBuffer one = ByteBuffer.allocate(1);
+        while (line.length() < MAX_LINE_BYTES) {
+            one.clear();
+            if (channel.read(one) < 0) return null;
+            char ch = (char) (one.get(0) & 0xff);
+            if (ch == '\n') return line.toString();
+            line.append(ch);
+        }
+        return null;
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        device.setHostConnector(port -> null);
+        try {
+            server.close();
+        } catch (IOException ignored) {
+            // the file is removed below either way
+        }
+        try {
+            acceptor.join(5000);
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.fine("cannot remove " + path + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
