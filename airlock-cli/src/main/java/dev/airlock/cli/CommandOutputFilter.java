@@ -14,6 +14,8 @@ import java.util.OptionalInt;
 final class CommandOutputFilter extends OutputStream {
     private final PrintStream out;
     private final boolean passThrough;
+    /** False when the command runs through the agent: its output does not come by the console. */
+    private final boolean showCommandLines;
     private final StringBuilder line = new StringBuilder();
     private boolean inCommand;
     private volatile int exitStatus = -1;
@@ -21,8 +23,13 @@ final class CommandOutputFilter extends OutputStream {
 
     /** @param passThrough print every console byte (--console) while still reading the markers */
     CommandOutputFilter(PrintStream out, boolean passThrough) {
+        this(out, passThrough, true);
+    }
+
+    CommandOutputFilter(PrintStream out, boolean passThrough, boolean showCommandLines) {
         this.out = out;
         this.passThrough = passThrough;
+        this.showCommandLines = showCommandLines;
     }
 
     @Override
@@ -56,7 +63,7 @@ final class CommandOutputFilter extends OutputStream {
             inCommand = false;
             return;
         }
-        if (passThrough) return;
+        if (passThrough || !showCommandLines) return;
         out.print(latin1ToUtf8(s));
         out.print('\n');
         out.flush();

@@ -7,6 +7,10 @@ public final class Main {
     static final String USAGE = """
             usage: airlock COMMAND [ARGS]
               run [OPTIONS] -- CMD ARGS...   boot a fresh micro-VM, run CMD in it, exit with its status
+              start NAME [OPTIONS]           boot a VM and keep it running in the foreground
+              exec NAME [-i] -- CMD ARGS...  run CMD in the running VM NAME, exit with its status
+              cp SRC DEST                    copy a file into or out of a running VM (NAME:PATH)
+              stop NAME                      sync and power off the running VM NAME
               image create|import|export|snapshot|clone|ls|fsck ...
                                              disk images in the store ($AIRLOCK_STORE, else ~/.local/share/airlock/store)
               initrd OUT [-- CMD ARGS...]    write the initramfs 'run' would boot (for other VMMs)
@@ -41,6 +45,10 @@ public final class Main {
                         yield ExitCodes.USAGE;
                     }
                 }
+                case "start" -> guarded("start", StartCommand.USAGE, rest, out, err, StartCommand::run);
+                case "exec" -> guarded("exec", AgentCommands.EXEC_USAGE, rest, out, err, AgentCommands::exec);
+                case "cp" -> guarded("cp", AgentCommands.CP_USAGE, rest, out, err, AgentCommands::copy);
+                case "stop" -> guarded("stop", AgentCommands.STOP_USAGE, rest, out, err, AgentCommands::stop);
                 case "initrd" -> RunCommand.writeInitrd(rest, err);
                 case "image" -> dev.airlock.store.cli.ImageCommand.run(rest, out, err, StoreBlockBackend.defaultRoot());
                 case "kernel" -> {
@@ -63,6 +71,26 @@ public final class Main {
         } catch (UsageException e) {
             err.println("airlock: " + e.getMessage());
             err.println(USAGE);
+            return ExitCodes.USAGE;
+        }
+    }
+
+    interface Subcommand {
+        int run(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException;
+    }
+
+    /** Runs a subcommand: --help prints its usage; a usage error prints the problem, then the usage. */
+    private static int guarded(String name, String usage, String[] args, PrintStream out, PrintStream err, Subcommand c)
+            throws InterruptedException {
+        if (args.length > 0 && args[0].equals("--help")) {
+            out.println(usage);
+            return 0;
+        }
+        try {
+            return c.run(args, out, err);
+        } catch (UsageException e) {
+            err.println("airlock " + name + ": " + e.getMessage());
+            err.println(usage);
             return ExitCodes.USAGE;
         }
     }

@@ -4,19 +4,18 @@ import dev.airlock.guest.assets.GuestAssetException;
 import dev.airlock.guest.assets.GuestAssets;
 import dev.airlock.guest.assets.ProgressListener;
 import dev.airlock.guest.initramfs.InitramfsBuilder;
-import dev.airlock.store.StoreException;
+import dev.airlock.guest.agent.AgentClient;
+import dev.airlock.guest.agent.AgentException;
+import dev.airlock.guest.agent.ExecProcess;
+import dev.airlock.guest.agent.ExecRequest;
+import dev.airlock.guest.agent.ExitStatus;
+import dev.airlock.vmm.devices.AddressMap;
 import dev.airlock.vmm.Vm;
 import dev.airlock.vmm.VmConfig;
 import dev.airlock.vmm.VmResult;
 import dev.airlock.vmm.boot.BootException;
-import dev.airlock.vmm.devices.AddressMap;
 import dev.airlock.vmm.sched.HartPool;
 import dev.airlock.vmm.virtio.DeviceEventLoop;
-import dev.airlock.vmm.virtio.VirtioMmioTransport;
-import dev.airlock.vmm.virtio.blk.BlockBackend;
-import dev.airlock.vmm.virtio.blk.RawImageBackend;
-import dev.airlock.vmm.virtio.blk.VirtioBlock;
-import dev.airlock.vmm.virtio.rng.VirtioRng;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -41,35 +40,31 @@ final class RunCommand {
                                 /dev/vda (repeatable; ,ro = read-only)
               --timeout SECONDS stop the VM after this long (default 300)
               --console         stream the whole boot console, not just the command's output
-              --timings         print where the time went (JVM start, assets, boot to /init, command) to stderr""";
+              --timings         print where the time went (JVM start, assets, boot to /init, command) to stderr
+              --name NAME       name the VM, so 'airlock exec NAME' and 'airlock cp' reach it while it runs
+            The command runs through the guest agent over vsock; with --initrd it runs from the console instead.""";
 
     /** Kernel arguments: Sv39 (fewer walk levels), no crypto self-tests or jitter entropy (they only burn guest time). */
     static final String BASE_CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
             + " cryptomgr.notests initcall_blacklist=jent_mod_init";
 
-    record Options(long memoryMiB, int cpus, Path kernel, Path initrd, String append, List<Disk> disks,
-                   Duration timeout, boolean console, boolean timings, List<String> command) {}
-
-    record Disk(Path path, boolean readOnly) {
-        static Disk parse(String text) throws UsageException {
-            boolean ro = text.endsWith(",ro");
-            String p = ro ? text.substring(0, text.length() - 3) : text;
-            if (p.isEmpty()) throw new UsageException("--disk takes IMAGE or IMAGE,ro");
-            return new Disk(Path.of(p), ro);
-        }
-    }
-
-    /** Modules /init loads when disks are attached: the virtio transport and devices, and ext4 with its crc32c. */
-    static final List<String> DISK_MODULES = List.of("virtio_mmio", "virtio_blk", "virtio-rng", "crc32c_generic", "ext4");
+    record Options(long memoryMiB, int cpus, Path kernel, Path initrd, String append, List<MicroVm.Disk> disks,
+                   Duration timeout, boolean console, boolean timings, String name, List<String> command) {}
 
     static Options parse(String[] args) throws UsageException {
+        return parse(args, true);
+    }
+
+    /** The run options; {@code start} shares them but takes no command. */
+    static Options parse(String[] args, boolean commandRequired) throws UsageException {
         long memoryMiB = 256;
         int cpus = 1;
         Path kernel = null, initrd = null;
         String append = "";
-        List<Disk> disks = new java.util.ArrayList<>();
+        List<MicroVm.Disk> disks = new java.util.ArrayList<>();
         Duration timeout = Duration.ofSeconds(300);
         boolean console = false, timings = false;
+        String name = null;
         int i = 0;
         for (; i < args.length; i++) {
             String a = args[i];
@@ -82,21 +77,26 @@ final class RunCommand {
                 case "--initrd" -> initrd = Path.of(value(args, ++i, a));
                 case "--append" -> append = value(args, ++i, a);
                 case "--disk" -> {
-                    disks.add(Disk.parse(value(args, ++i, a)));
+                    disks.add(MicroVm.Disk.parse(value(args, ++i, a)));
                     if (disks.size() >= AddressMap.VIRTIO_MMIO_SLOTS) throw new UsageException("at most "
                             + (AddressMap.VIRTIO_MMIO_SLOTS - 1) + " --disk options fit the machine's virtio slots");
                 }
                 case "--timeout" -> timeout = Duration.ofSeconds(number(a, value(args, ++i, a), 1, 86_400));
                 case "--console" -> console = true;
                 case "--timings" -> timings = true;
+                case "--name" -> {
+                    name = value(args, ++i, a);
+                    RuntimeDir.checkName(name);
+                }
                 default -> throw new UsageException("unknown option " + a);
             }
         }
         List<String> command = List.of(args).subList(i, args.length);
-        if (command.isEmpty() && initrd == null) {
+        if (command.isEmpty() && initrd == null && commandRequired) {
             throw new UsageException("no command given: put it after --, e.g. airlock run -- uname -a");
         }
-        return new Options(memoryMiB, cpus, kernel, initrd, append, List.copyOf(disks), timeout, console, timings, command);
+        return new Options(memoryMiB, cpus, kernel, initrd, append, List.copyOf(disks), timeout, console, timings, name,
+                command);
     }
 
     private static String value(String[] args, int i, String flag) throws UsageException {
@@ -117,15 +117,21 @@ final class RunCommand {
     static int run(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
         long mainNanos = System.nanoTime();
         Options o = parse(args);
+        // The command runs through the guest agent, unless the user brought an initramfs (which has none).
+        boolean viaAgent = o.initrd() == null && !o.command().isEmpty();
         Path kernel;
         byte[] initrd;
         try {
             GuestAssets assets = o.kernel() == null || o.initrd() == null
                     ? GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr()) : null;
             kernel = o.kernel() != null ? o.kernel() : assets.kernelImage();
-            byte[] base = o.initrd() != null ? readInitrd(o.initrd())
-                    : o.disks().isEmpty() ? assets.baseInitramfs() : assets.initramfs(DISK_MODULES);
-            initrd = withCommand(base, o.command());
+            if (viaAgent) {
+                initrd = assets.agentInitramfs(MicroVm.modules(!o.disks().isEmpty()));
+            } else {
+                byte[] base = o.initrd() != null ? readInitrd(o.initrd())
+                        : o.disks().isEmpty() ? assets.baseInitramfs() : assets.initramfs(MicroVm.modules(true));
+                initrd = withCommand(base, o.command());
+            }
         } catch (GuestAssetException e) {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.VM_FAILED;
@@ -135,54 +141,89 @@ final class RunCommand {
         }
         long assetsNanos = System.nanoTime();
         String cmdline = BASE_CMDLINE + (o.console() ? "" : " quiet") + (o.append().isEmpty() ? "" : " " + o.append());
-        CommandOutputFilter filter = new CommandOutputFilter(out, o.console());
+        CommandOutputFilter filter = new CommandOutputFilter(out, o.console(), !viaAgent);
         VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, cmdline, filter);
+        RuntimeDir runtime = RuntimeDir.fromEnvironment();
+        String name = o.name() != null ? o.name() : "run-" + ProcessHandle.current().pid() + "-" + RUNS.incrementAndGet();
         try (HartPool pool = HartPool.perCore();
-             DeviceEventLoop devices = o.disks().isEmpty() ? null : DeviceEventLoop.start(1, "airlock-virtio")) {
-            Vm vm;
+             DeviceEventLoop devices = DeviceEventLoop.start(1, "airlock-virtio")) {
+            MicroVm machine;
             try {
-                vm = Vm.create(config, pool);
-            } catch (BootException e) {
+                machine = MicroVm.create(config, o.disks(), name, runtime, pool, devices);
+            } catch (BootException | IOException e) {
                 err.println("airlock: " + e.getMessage());
                 return ExitCodes.USAGE;
             }
             long createdNanos = System.nanoTime();
+            long deadline = createdNanos + o.timeout().toNanos();
             VmResult result;
+            AgentRun agentRun = null;
             try {
-                if (!attachDisks(vm, o.disks(), devices, err)) return ExitCodes.USAGE;
-                vm.start();
-                if (o.console()) forwardStdin(vm);
-                result = vm.await(o.timeout());
+                machine.start();
+                if (o.console()) forwardStdin(machine.vm());
+                if (viaAgent) agentRun = runThroughAgent(machine, o, out, err, deadline);
+                result = machine.vm().await(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
             } finally {
-                vm.close();
+                machine.close();
             }
-            if (o.timings()) printTimings(err, mainNanos, assetsNanos, createdNanos, filter, result);
+            long readyNanos = filter.readyNanos();
+            long exitNanos = agentRun != null ? agentRun.exitNanos() : filter.exitNanos();
+            if (o.timings()) printTimings(err, mainNanos, assetsNanos, createdNanos, readyNanos, exitNanos, result);
+            if (agentRun != null && agentRun.status() != null) return agentRun.status().exitCode();
             return report(result, o, filter, err);
         }
     }
 
-    /** Disks in slots 0.. (/dev/vda, /dev/vdb, …), then virtio-rng; the VM owns the transports once attached. */
-    private static boolean attachDisks(Vm vm, List<Disk> disks, DeviceEventLoop devices, PrintStream err) {
-        if (disks.isEmpty()) return true;
-        int slot = 0;
-        for (Disk d : disks) {
-            BlockBackend backend;
-            try {
-                String spec = d.path().toString();
-                backend = spec.startsWith("store:")
-                        ? StoreBlockBackend.open(StoreBlockBackend.defaultRoot(), spec.substring(6), d.readOnly())
-                        : RawImageBackend.open(d.path(), d.readOnly());
-            } catch (IOException | StoreException e) {
-                err.println("airlock: " + e.getMessage());
-                return false;
+    private static final java.util.concurrent.atomic.AtomicInteger RUNS = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** How the command went through the agent: its status (null if it never finished) and when it ended. */
+    record AgentRun(ExitStatus status, long exitNanos) {}
+
+    /**
+     * Runs the command through the guest agent, streaming its output, then stops the guest. A guest
+     * that dies or runs past the deadline leaves {@code status} null; the VM result explains it.
+     */
+    private static AgentRun runThroughAgent(MicroVm machine, Options o, PrintStream out, PrintStream err, long deadline)
+            throws InterruptedException {
+        Vm vm = machine.vm();
+        try (AgentClient agent = MicroVm.connectAgent(machine.vsockSocket(),
+                Duration.ofNanos(Math.max(1, deadline - System.nanoTime())), vm)) {
+            ExecProcess process = agent.exec(ExecRequest.of(o.command()));
+            Thread stdout = pump(process.stdout(), out);
+            Thread stderr = pump(process.stderr(), err);
+            var status = process.waitFor(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            if (status.isEmpty()) {
+                vm.stop(VmResult.Outcome.TIMEOUT, "the guest ran past its " + o.timeout().toSeconds() + " s time limit");
+                return new AgentRun(null, 0);
             }
-            vm.attachVirtio(slot, new VirtioMmioTransport(new VirtioBlock(backend, "airlock-disk" + slot),
-                    vm.memory(), vm.virtioIrq(slot), devices, vm.deviceWriteListener()));
-            slot++;
+            stdout.join();
+            stderr.join();
+            long exitNanos = System.nanoTime();
+            // Disks: the guest writes back what it cached before the VM goes away.
+            if (!o.disks().isEmpty()) agent.run("sync");
+            vm.stop(VmResult.Outcome.POWEROFF, "the command finished");
+            return new AgentRun(status.get(), exitNanos);
+        } catch (AgentException e) {
+            if (!vm.hasEnded()) {
+                err.println("airlock: lost the guest agent: " + e.getMessage());
+                vm.stop(VmResult.Outcome.STOPPED, "the guest agent failed: " + e.getMessage());
+            }
+            return new AgentRun(null, 0);
         }
-        vm.attachVirtio(slot, new VirtioMmioTransport(new VirtioRng(), vm.memory(), vm.virtioIrq(slot), devices,
-                vm.deviceWriteListener()));
-        return true;
+    }
+
+    private static Thread pump(java.io.InputStream from, PrintStream to) {
+        return Thread.ofVirtual().start(() -> {
+            byte[] buf = new byte[64 << 10];
+            try {
+                for (int n; (n = from.read(buf)) > 0; ) {
+                    to.write(buf, 0, n);
+                    to.flush();
+                }
+            } catch (IOException ignored) {
+                // the stream ends with the connection; the exit status says what happened
+            }
+        });
     }
 
     /** With --console the terminal is the guest's: typed bytes go to its UART (a daemon thread, ends with the process). */
@@ -200,8 +241,8 @@ final class RunCommand {
     }
 
     /** One line, key=value in milliseconds, for people and for scripts/bench-boot.sh. */
-    private static void printTimings(PrintStream err, long mainNs, long assetsNs, long createdNs,
-                                     CommandOutputFilter f, VmResult r) {
+    private static void printTimings(PrintStream err, long mainNs, long assetsNs, long createdNs, long readyNs,
+                                     long exitNs, VmResult r) {
         // The launcher records when it started; the JVM's own start time is too coarse to use.
         String launched = System.getenv("AIRLOCK_LAUNCH_EPOCH_MS");
         long jvmStartMs = launched == null ? -1
@@ -210,8 +251,8 @@ final class RunCommand {
         err.printf("airlock: timings: jvm_start_ms=%d assets_ms=%d vm_create_ms=%d boot_to_init_ms=%d command_ms=%d"
                         + " vm_total_ms=%d guest_instructions=%d%n",
                 jvmStartMs, ms(assetsNs - mainNs), ms(createdNs - assetsNs),
-                f.readyNanos() == 0 ? -1 : ms(f.readyNanos() - createdNs),
-                f.readyNanos() == 0 || f.exitNanos() == 0 ? -1 : ms(f.exitNanos() - f.readyNanos()),
+                readyNs == 0 ? -1 : ms(readyNs - createdNs),
+                readyNs == 0 || exitNs == 0 ? -1 : ms(exitNs - readyNs),
                 ms(end - createdNs), r.instructions());
     }
 

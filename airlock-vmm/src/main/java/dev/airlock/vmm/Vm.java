@@ -182,6 +182,11 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         return new VmResult(o, reason, exitCode, console.tail(), insns, System.nanoTime() - startNanos);
     }
 
+    /** Whether the guest has ended (powered off, crashed, or stopped) and {@link #await} would return at once. */
+    public boolean hasEnded() {
+        return allHalted.getCount() == 0;
+    }
+
     /** Stops every hart; the first recorded outcome wins. */
     public void stop(VmResult.Outcome why, String detail) {
         synchronized (this) {

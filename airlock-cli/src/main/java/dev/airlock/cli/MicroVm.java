@@ -1,0 +1,182 @@
+package dev.airlock.cli;
+
+import dev.airlock.guest.agent.AgentClient;
+import dev.airlock.guest.agent.AgentException;
+import dev.airlock.guest.agent.AgentUnreachableException;
+import dev.airlock.guest.initramfs.InitramfsBuilder;
+import dev.airlock.store.StoreException;
+import dev.airlock.vmm.Vm;
+import dev.airlock.vmm.VmConfig;
+import dev.airlock.vmm.boot.BootException;
+import dev.airlock.vmm.sched.HartPool;
+import dev.airlock.vmm.virtio.DeviceEventLoop;
+import dev.airlock.vmm.virtio.VirtioMmioTransport;
+import dev.airlock.vmm.virtio.blk.BlockBackend;
+import dev.airlock.vmm.virtio.blk.RawImageBackend;
+import dev.airlock.vmm.virtio.blk.VirtioBlock;
+import dev.airlock.vmm.virtio.rng.VirtioRng;
+import dev.airlock.vmm.virtio.vsock.VirtioVsock;
+import dev.airlock.vmm.virtio.vsock.VsockUnixProxy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A VM with Airlock's standard devices, as {@code run} and {@code start} use it: disks in virtio slots
+ * 0.. (/dev/vda, /dev/vdb, …), then virtio-rng, then virtio-vsock reachable through a Unix socket
+ * under the {@link RuntimeDir}, where {@code airlock exec} finds it by name.
+ */
+final class MicroVm implements AutoCloseable {
+    /** Kernel modules /init loads so the agent can listen: the virtio transport, rng and vsock. */
+    static final List<String> AGENT_MODULES = List.of("virtio_mmio", "virtio-rng",
+            "vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport");
+    /** Added when disks are attached: the block driver, and ext4 with the crc32c it finds at mount time. */
+    static final List<String> DISK_MODULES = List.of("virtio_blk", "crc32c_generic", "ext4");
+
+    record Disk(Path path, boolean readOnly) {
+        static Disk parse(String text) throws UsageException {
+            boolean ro = text.endsWith(",ro");
+            String p = ro ? text.substring(0, text.length() - 3) : text;
+            if (p.isEmpty()) throw new UsageException("--disk takes IMAGE or IMAGE,ro");
+            return new Disk(Path.of(p), ro);
+        }
+    }
+
+    static List<String> modules(boolean disks) {
+        var all = new ArrayList<>(AGENT_MODULES);
+        if (disks) all.addAll(1, DISK_MODULES);
+        return List.copyOf(all);
+    }
+
+    private final Vm vm;
+    private final RuntimeDir runtime;
+    private final String name;
+    private final long cid;
+    private final VsockUnixProxy proxy;
+
+    private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy) {
+        this.vm = vm;
+        this.runtime = runtime;
+        this.name = name;
+        this.cid = cid;
+        this.proxy = proxy;
+    }
+
+    /**
+     * Creates the VM and attaches its devices (not started yet).
+     *
+     * @throws BootException for a bad kernel or initrd, IOException for a disk or socket problem, both
+     *     with a message fit for the user; nothing is left behind
+     */
+    static MicroVm create(VmConfig config, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
+                          DeviceEventLoop devices) throws BootException, IOException {
+        Vm vm = Vm.create(config, pool);
+        long cid = -1;
+        VsockUnixProxy proxy = null;
+        boolean ok = false;
+        try {
+            int slot = 0;
+            for (Disk d : disks) {
+                vm.attachVirtio(slot, new VirtioMmioTransport(new VirtioBlock(openDisk(d), "airlock-disk" + slot),
+                        vm.memory(), vm.virtioIrq(slot), devices, vm.deviceWriteListener()));
+                slot++;
+            }
+            vm.attachVirtio(slot, new VirtioMmioTransport(new VirtioRng(), vm.memory(), vm.virtioIrq(slot), devices,
+                    vm.deviceWriteListener()));
+            slot++;
+            cid = runtime.claimCid();
+            var vsock = new VirtioVsock(cid);
+            vm.attachVirtio(slot, new VirtioMmioTransport(vsock, vm.memory(), vm.virtioIrq(slot), devices,
+                    vm.deviceWriteListener()));
+            Path socket = runtime.vsockSocket(name);
+            if (Files.exists(socket) && socketAlive(socket)) {
+                throw new IOException("a VM named '" + name + "' is already running (" + socket
+                        + "); pick another --name or stop it with: airlock stop " + name);
+            }
+            proxy = VsockUnixProxy.listen(vsock, socket);
+            ok = true;
+            return new MicroVm(vm, runtime, name, cid, proxy);
+        } finally {
+            if (!ok) {
+                if (proxy != null) proxy.close();
+                if (cid >= 0) runtime.releaseCid(cid);
+                try {
+                    vm.close();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private static BlockBackend openDisk(Disk d) throws IOException {
+        String spec = d.path().toString();
+        try {
+            return spec.startsWith("store:")
+                    ? StoreBlockBackend.open(StoreBlockBackend.defaultRoot(), spec.substring(6), d.readOnly())
+                    : RawImageBackend.open(d.path(), d.readOnly());
+        } catch (StoreException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /** Whether something answers on the socket (a live VM), as opposed to a file a dead one left. */
+    private static boolean socketAlive(Path socket) {
+        try (var ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            return ch.connect(java.net.UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    Vm vm() { return vm; }
+
+    String name() { return name; }
+
+    long cid() { return cid; }
+
+    Path vsockSocket() { return proxy.path(); }
+
+    void start() { vm.start(); }
+
+    /**
+     * Waits for the guest agent, retrying while the guest boots.
+     *
+     * @throws AgentUnreachableException if the VM ends first or the deadline passes
+     */
+    AgentClient connectAgent(Duration timeout) throws AgentException, InterruptedException {
+        return connectAgent(vsockSocket(), timeout, vm);
+    }
+
+    /** Connects to the agent of a VM through its vsock socket; {@code vm} (may be null) ends the wait when it ends. */
+    static AgentClient connectAgent(Path socket, Duration timeout, Vm vm) throws AgentException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                return AgentClient.connectVsock(socket, InitramfsBuilder.AGENT_PORT, Duration.ofSeconds(10));
+            } catch (AgentUnreachableException e) {
+                if ((vm != null && vm.hasEnded()) || System.nanoTime() > deadline) throw e;
+                // The guest is still booting: its driver or the agent is not up yet.
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        try {
+            proxy.close();
+            vm.close();
+        } finally {
+            runtime.releaseCid(cid);
+            try {
+                Files.deleteIfExists(runtime.vmDir(name));
+            } catch (IOException ignored) {
+                // not empty (someone put files there) or already gone: harmless
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.airlock.cli;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+/**
+ * Where running VMs are found by name: {@code $AIRLOCK_RUNTIME_DIR}, else
+ * {@code $XDG_RUNTIME_DIR/airlock}, else {@code /tmp/airlock-$USER}. Each VM has
+ * {@code vms/NAME/} holding its vsock Unix socket ({@code vsock.sock}, Firecracker's convention),
+ * and each guest CID in use is claimed by creating {@code cids/N}.
+ */
+final class RuntimeDir {
+    static final String ENV = "AIRLOCK_RUNTIME_DIR";
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
+    /** CIDs 0-2 are reserved (hypervisor, local, host). */
+    static final long FIRST_CID = 3;
+
+    private final Path root;
+
+    RuntimeDir(Path root) {
+        this.root = root;
+    }
+
+    static RuntimeDir fromEnvironment() {
+        String explicit = System.getenv(ENV);
+        if (explicit != null && !explicit.isBlank()) return new RuntimeDir(Path.of(explicit));
+        String xdg = System.getenv("XDG_RUNTIME_DIR");
+        if (xdg != null && !xdg.isBlank()) return new RuntimeDir(Path.of(xdg, "airlock"));
+        return new RuntimeDir(Path.of("/tmp", "airlock-" + System.getProperty("user.name", "user")));
+    }
+
+    Path root() { return root; }
+
+    static void checkName(String name) throws UsageException {
+        if (!NAME.matcher(name).matches()) {
+            throw new UsageException("'" + name + "' is not a usable VM name: use 1-63 letters, digits, '.', '_' or '-',"
+                    + " starting with a letter or digit");
+        }
+    }
+
+    Path vmDir(String name) { return root.resolve("vms").resolve(name); }
+
+    Path vsockSocket(String name) { return vmDir(name).resolve("vsock.sock"); }
+
+    /** Claims the lowest free guest CID; the caller releases it with {@link #releaseCid}. */
+    long claimCid() throws IOException {
+        Path cids = Files.createDirectories(root.resolve("cids"));
+        for (long cid = FIRST_CID; cid < FIRST_CID + 1_000_000; cid++) {
+            Path claim = cids.resolve(Long.toString(cid));
+            try {
+                Files.writeString(claim, ProcessHandle.current().pid() + "\n", java.nio.file.StandardOpenOption.CREATE_NEW,
+                        java.nio.file.StandardOpenOption.WRITE);
+                return cid;
+            } catch (FileAlreadyExistsException e) {
+                // Taken, unless its process died without cleaning up.
+                if (!ownerAlive(claim)) {
+                    Files.deleteIfExists(claim);
+                    cid--;
+                }
+            }
+        }
+        throw new IOException("no free guest CID under " + cids);
+    }
+
+    void releaseCid(long cid) {
+        try {
+            Files.deleteIfExists(root.resolve("cids").resolve(Long.toString(cid)));
+        } catch (IOException ignored) {
+            // a stale claim is reclaimed by the next claimCid
+        }
+    }
+
+    private static boolean ownerAlive(Path claim) {
+        try {
+            long pid = Long.parseLong(Files.readString(claim).strip());
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (IOException | NumberFormatException e) {
+            return true; // being written right now, or unreadable: leave it alone
+        }
+    }
+}
