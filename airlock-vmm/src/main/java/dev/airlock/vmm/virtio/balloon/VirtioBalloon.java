@@ -93,6 +93,7 @@ public final class VirtioBalloon implements VirtioDevice {
     private GuestMemory memory;
     private volatile VirtioInterrupt interrupt;
     private volatile int statsQueueIndex = -1;
+    private volatile long negotiatedFeatures;
     /** One bit per 4 KiB page of RAM: in the balloon now. */
     private long[] inBalloon = new long[0];
     /** Head of the stats buffer the device keeps until the host wants fresh numbers; -1 if none. */
@@ -174,6 +175,9 @@ public final class VirtioBalloon implements VirtioDevice {
 
     public BalloonStats latestStats() { return latestStats; }
 
+    /** The features the running driver accepted (transport bits included); 0 while no driver runs. */
+    public long negotiatedFeatures() { return negotiatedFeatures; }
+
     /** Pages in the balloon as the device saw inflate and deflate requests. */
     public long balloonPages() { return balloonPages; }
 
@@ -240,6 +244,7 @@ public final class VirtioBalloon implements VirtioDevice {
         if (inBalloon.length * 64L < pages) inBalloon = new long[(int) ((pages + 63) >>> 6)];
         heldStatsHead = -1;
         statsQueueIndex = queueIndex(BalloonQueue.STATS, driverFeatures);
+        negotiatedFeatures = driverFeatures;
         this.interrupt = interrupt;
     }
 
@@ -247,6 +252,7 @@ public final class VirtioBalloon implements VirtioDevice {
     public void reset() {
         interrupt = null;
         statsQueueIndex = -1;
+        negotiatedFeatures = 0;
         Arrays.fill(roles, null);
         Arrays.fill(queues, null);
         memory = null;
