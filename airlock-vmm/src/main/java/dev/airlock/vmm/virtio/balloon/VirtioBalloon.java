@@ -28,6 +28,9 @@ import java.util.logging.Logger;
  * frames, and a page the guest touches again reads as zero. Every page number and range from the
  * guest is checked against RAM first; a bad one is skipped and counted, never thrown.
  *
+ * <p>F_DEFLATE_ON_OOM lets the guest deflate under memory pressure without being asked; the device
+ * needs nothing for it, as a deflated page is simply the guest's again (and reads as zero).
+ *
  * <p>Queue numbering: inflate is 0 and deflate 1; stats and reporting follow in that order, each
  * only if its feature was negotiated, so without F_STATS_VQ the reporting queue is 2. Linux's
  * virtio_mmio numbers them so (an absent queue takes no index), and QEMU agrees.
