@@ -1,7 +1,9 @@
 package dev.airlock.memory;
 
 import dev.airlock.sys.Mman;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A VM's guest-physical RAM: one contiguous range of guest frames starting at {@code baseGpa}.
@@ -63,7 +65,44 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     public byte[] read(long gpa, int length) {
-        return slice(gpa, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        return slice(gpa, length).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /**
+     * Gives {@code [gpa, gpa + lengthBytes)} back to the host (MADV_DONTNEED): the host frames are
+     * freed and the range reads as zero when next touched. The range must be page aligned and in
+     * RAM; callers validate guest input first. A device that does this on the guest's behalf must
+     * also tell the harts, which may hold code decoded from the old contents.
+     */
+    public void discard(long gpa, long lengthBytes) {
+        long off = gpa - baseGpa;
+        if (((off | lengthBytes) & (PAGE_SIZE - 1)) != 0 || off < 0 || lengthBytes < 0 || off > sizeBytes - lengthBytes) {
+            throw new IllegalArgumentException("cannot discard guest range 0x" + Long.toHexString(gpa) + "+" + lengthBytes
+                    + ": it must be page aligned and inside RAM");
+        }
+        if (lengthBytes == 0) return;
+        Mman.madvise(hvaBase + off, lengthBytes, Mman.MADV_DONTNEED);
+    }
+
+    /**
+     * Bytes of this RAM the host holds resident now (mincore over the mapping). An untouched or
+     * discarded page does not count; a page the guest only read counts, as it maps the host's zero
+     * page. For accounting and tests, not hot paths: it walks the whole mapping.
+     */
+    public long residentBytes() {
+        int hostPage = Mman.pageSizeBytes();
+        long chunkBytes = Math.min(sizeBytes, (long) hostPage << 16);
+        long residentPages = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment vector = arena.allocate(chunkBytes / hostPage + 1);
+            for (long off = 0; off < sizeBytes; off += chunkBytes) {
+                long len = Math.min(chunkBytes, sizeBytes - off);
+                Mman.mincore(hvaBase + off, len, vector);
+                long pages = (len + hostPage - 1) / hostPage;
+                for (long i = 0; i < pages; i++) residentPages += vector.get(ValueLayout.JAVA_BYTE, i) & 1;
+            }
+        }
+        return residentPages * hostPage;
     }
 
     @Override

@@ -12,6 +12,7 @@ public final class Virtio {
     public static final int DEVICE_ID_NONE = 0;
     public static final int DEVICE_ID_BLOCK = 2;
     public static final int DEVICE_ID_ENTROPY = 4;
+    public static final int DEVICE_ID_BALLOON = 5;
     public static final int DEVICE_ID_VSOCK = 19;
 
     // Device status bits (spec 2.1).
