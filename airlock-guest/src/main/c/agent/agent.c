@@ -1126,9 +1126,67 @@ static int generate(const char *arg) {
     return 0;
 }
 
+/* --connect vsock:CID:PORT: a minimal socat for tests and benchmarks. Copies stdin to the
+ * connection (then half-closes it) and the connection to stdout, until the peer ends its side. */
+static int connect_vsock(const char *spec) {
+    unsigned long cid, port;
+    char *end;
+    if (strncmp(spec, "vsock:", 6) != 0) goto bad;
+    cid = strtoul(spec + 6, &end, 10);
+    if (end == spec + 6 || *end != ':') goto bad;
+    const char *p = end + 1;
+    port = strtoul(p, &end, 10);
+    if (end == p || *end || cid > 0xffffffffUL || port > 0xffffffffUL) goto bad;
+    int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = (unsigned)cid, .svm_port = (unsigned)port};
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        logf_("cannot connect to %s: %s", spec, strerror(errno));
+        return 1;
+    }
+    static uint8_t buf[64 * 1024];
+    int in_open = 1;
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = fd, .events = POLLIN}, {.fd = 0, .events = in_open ? POLLIN : 0}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return 1;
+        }
+        if (fds[0].revents) {
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return n == 0 ? 0 : 1;
+            for (ssize_t done = 0; done < n;) {
+                ssize_t w = write(1, buf + done, (size_t)(n - done));
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) return 1;
+                done += w;
+            }
+        }
+        if (in_open && fds[1].revents) {
+            ssize_t n = read(0, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                in_open = 0;
+                shutdown(fd, SHUT_WR);
+                continue;
+            }
+            for (ssize_t done = 0; done < n;) {
+                ssize_t w = write(fd, buf + done, (size_t)(n - done));
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) return 1;
+                done += w;
+            }
+        }
+    }
+bad:
+    logf_("--connect %s: expected vsock:CID:PORT, e.g. vsock:2:5000", spec);
+    return 2;
+}
+
 static void usage(void) {
     fputs("usage: airlock-agent --listen vsock:PORT|unix:PATH|tcp:ADDRESS:PORT [--listen ...]\n"
           "       airlock-agent --generate BYTES\n"
+          "       airlock-agent --connect vsock:CID:PORT\n"
           "Serves Airlock's agent protocol " "(docs/agent-protocol.md), version 1.0.\n", stderr);
 }
 
@@ -1140,6 +1198,8 @@ int main(int argc, char **argv) {
             specs[n_specs++] = argv[++i];
         } else if (strcmp(argv[i], "--generate") == 0 && i + 1 < argc) {
             return generate(argv[i + 1]);
+        } else if (strcmp(argv[i], "--connect") == 0 && i + 1 < argc) {
+            return connect_vsock(argv[i + 1]);
         } else if (strcmp(argv[i], "--version") == 0) {
             puts(AGENT_NAME);
             return 0;

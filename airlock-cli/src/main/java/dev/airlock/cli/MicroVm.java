@@ -11,6 +11,7 @@ import dev.airlock.vmm.boot.BootException;
 import dev.airlock.vmm.sched.HartPool;
 import dev.airlock.vmm.virtio.DeviceEventLoop;
 import dev.airlock.vmm.virtio.VirtioMmioTransport;
+import dev.airlock.vmm.virtio.balloon.VirtioBalloon;
 import dev.airlock.vmm.virtio.blk.BlockBackend;
 import dev.airlock.vmm.virtio.blk.RawImageBackend;
 import dev.airlock.vmm.virtio.blk.VirtioBlock;
@@ -26,15 +27,22 @@ import java.util.List;
 
 /**
  * A VM with Airlock's standard devices, as {@code run} and {@code start} use it: disks in virtio slots
- * 0.. (/dev/vda, /dev/vdb, …), then virtio-rng, then virtio-vsock reachable through a Unix socket
- * under the {@link RuntimeDir}, where {@code airlock exec} finds it by name.
+ * 0.. (/dev/vda, /dev/vdb, …), then virtio-rng, virtio-balloon (with free page reporting, so memory
+ * the guest frees returns to the host) and virtio-vsock, reachable through a Unix socket under the
+ * {@link RuntimeDir}, where {@code airlock exec} finds it by name.
  */
 final class MicroVm implements AutoCloseable {
-    /** Kernel modules /init loads so the agent can listen: the virtio transport, rng and vsock. */
-    static final List<String> AGENT_MODULES = List.of("virtio_mmio", "virtio-rng",
+    /**
+     * Kernel modules /init loads: the virtio transport, rng, the balloon (free pages go back to the
+     * host) and vsock for the agent.
+     */
+    static final List<String> AGENT_MODULES = List.of("virtio_mmio", "virtio-rng", "virtio_balloon",
             "vsock", "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport");
     /** Added when disks are attached: the block driver, and ext4 with the crc32c it finds at mount time. */
     static final List<String> DISK_MODULES = List.of("virtio_blk", "crc32c_generic", "ext4");
+
+    /** Slots taken besides disks: rng, balloon, vsock. */
+    static final int FIXED_DEVICES = 3;
 
     record Disk(Path path, boolean readOnly) {
         static Disk parse(String text) throws UsageException {
@@ -85,6 +93,10 @@ final class MicroVm implements AutoCloseable {
                 slot++;
             }
             vm.attachVirtio(slot, new VirtioMmioTransport(new VirtioRng(), vm.memory(), vm.virtioIrq(slot), devices,
+                    vm.deviceWriteListener()));
+            slot++;
+            var balloon = new VirtioBalloon(vm.deviceWriteListener());
+            vm.attachVirtio(slot, new VirtioMmioTransport(balloon, vm.memory(), vm.virtioIrq(slot), devices,
                     vm.deviceWriteListener()));
             slot++;
             cid = runtime.claimCid();

@@ -6,6 +6,7 @@ import dev.airlock.guest.assets.ProgressListener;
 import dev.airlock.guest.initramfs.InitramfsBuilder;
 import dev.airlock.guest.agent.AgentClient;
 import dev.airlock.guest.agent.AgentException;
+import dev.airlock.guest.agent.AgentRemoteException;
 import dev.airlock.guest.agent.ExecProcess;
 import dev.airlock.guest.agent.ExecRequest;
 import dev.airlock.guest.agent.ExitStatus;
@@ -78,8 +79,10 @@ final class RunCommand {
                 case "--append" -> append = value(args, ++i, a);
                 case "--disk" -> {
                     disks.add(MicroVm.Disk.parse(value(args, ++i, a)));
-                    if (disks.size() >= AddressMap.VIRTIO_MMIO_SLOTS) throw new UsageException("at most "
-                            + (AddressMap.VIRTIO_MMIO_SLOTS - 1) + " --disk options fit the machine's virtio slots");
+                    if (disks.size() > AddressMap.VIRTIO_MMIO_SLOTS - MicroVm.FIXED_DEVICES) {
+                        throw new UsageException("at most " + (AddressMap.VIRTIO_MMIO_SLOTS - MicroVm.FIXED_DEVICES)
+                                + " --disk options fit the machine's virtio slots");
+                    }
                 }
                 case "--timeout" -> timeout = Duration.ofSeconds(number(a, value(args, ++i, a), 1, 86_400));
                 case "--console" -> console = true;
@@ -203,14 +206,26 @@ final class RunCommand {
             if (!o.disks().isEmpty()) agent.run("sync");
             vm.stop(VmResult.Outcome.POWEROFF, "the command finished");
             return new AgentRun(status.get(), exitNanos);
+        } catch (AgentRemoteException e) {
+            // The agent could not start the command: answer as a shell would (127 not found, 126 not executable).
+            err.println("airlock: " + o.command().getFirst() + ": " + (e.errno() == ENOENT ? "not found" : e.remoteMessage()));
+            vm.stop(VmResult.Outcome.POWEROFF, "the command could not start");
+            return new AgentRun(ExitStatus.exited(e.errno() == ENOENT ? 127 : 126), System.nanoTime());
         } catch (AgentException e) {
-            if (!vm.hasEnded()) {
+            if (System.nanoTime() - deadline >= 0) {
+                vm.stop(VmResult.Outcome.TIMEOUT, "the guest ran past its " + o.timeout().toSeconds() + " s time limit");
+                return new AgentRun(null, 0);
+            }
+            // A guest that panics or powers off drops the connection: let the VM's own outcome explain it.
+            if (!vm.awaitEnd(Duration.ofSeconds(2))) {
                 err.println("airlock: lost the guest agent: " + e.getMessage());
                 vm.stop(VmResult.Outcome.STOPPED, "the guest agent failed: " + e.getMessage());
             }
             return new AgentRun(null, 0);
         }
     }
+
+    private static final int ENOENT = 2;
 
     private static Thread pump(java.io.InputStream from, PrintStream to) {
         return Thread.ofVirtual().start(() -> {

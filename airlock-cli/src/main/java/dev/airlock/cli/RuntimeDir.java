@@ -25,6 +25,8 @@ final class RuntimeDir {
     }
 
     static RuntimeDir fromEnvironment() {
+        String property = System.getProperty("airlock.runtimeDir"); // tests
+        if (property != null && !property.isBlank()) return new RuntimeDir(Path.of(property));
         String explicit = System.getenv(ENV);
         if (explicit != null && !explicit.isBlank()) return new RuntimeDir(Path.of(explicit));
         String xdg = System.getenv("XDG_RUNTIME_DIR");

@@ -50,7 +50,7 @@ class BootSystemTest {
     void unknownCommandGives127AndTheGuestMessage() throws Exception {
         Run r = airlock("run", "--", "no-such-command");
         assertEquals(127, r.exit(), r::toString);
-        assertTrue(r.out().contains("no-such-command: not found"), r::toString);
+        assertTrue(r.err().contains("no-such-command: not found"), r::toString);
     }
 
     @Test @Order(4)

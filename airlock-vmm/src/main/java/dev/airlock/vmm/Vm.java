@@ -187,6 +187,11 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         return allHalted.getCount() == 0;
     }
 
+    /** Waits up to {@code timeout} for the guest to end on its own, without stopping it; true if it ended. */
+    public boolean awaitEnd(Duration timeout) throws InterruptedException {
+        return allHalted.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
     /** Stops every hart; the first recorded outcome wins. */
     public void stop(VmResult.Outcome why, String detail) {
         synchronized (this) {

@@ -1,0 +1,223 @@
+package dev.airlock.vmm.virtio.vsock;
+
+import static dev.airlock.vmm.virtio.vsock.VsockHeader.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VirtioVsockTest {
+    @TempDir Path dir;
+    VsockDriver guest;
+    VsockUnixProxy proxy;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) proxy.close();
+        if (guest != null) guest.close();
+    }
+
+    private Path start() throws IOException {
+        guest = new VsockDriver(7);
+        Path socket = dir.resolve("vm.sock");
+        proxy = VsockUnixProxy.listen(guest.device, socket);
+        return socket;
+    }
+
+    static SocketChannel unix(Path path) throws IOException {
+        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+        c.connect(UnixDomainSocketAddress.of(path));
+        return c;
+    }
+
+    static void write(SocketChannel c, String s) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.US_ASCII));
+        while (b.hasRemaining()) c.write(b);
+    }
+
+    static String read(SocketChannel c, int n) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        while (b.hasRemaining() && c.read(b) >= 0) {
+            // until n bytes or EOF
+        }
+        return new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII);
+    }
+
+    /** A host program connects through the Unix socket; the guest accepts; bytes flow both ways; the guest closes. */
+    @Test
+    void hostConnectsThroughTheUnixSocket() throws Exception {
+        Path socket = start();
+        try (SocketChannel host = unix(socket)) {
+            write(host, "CONNECT 1024\n");
+            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            assertEquals(7, request.header().dstCid);
+            assertEquals(1024, request.header().dstPort);
+            assertEquals(VirtioVsock.HOST_CID, request.header().srcCid);
+            int hostPort = request.header().srcPort;
+            guest.send(guest.header(OP_RESPONSE, 1024, hostPort), new byte[0]);
+            assertEquals("OK " + Integer.toUnsignedString(hostPort) + "\n", read(host, 3 + Integer.toUnsignedString(hostPort).length() + 1));
+
+            write(host, "ping");
+            VsockDriver.Packet data = guest.expect(OP_RW);
+            assertEquals("ping", new String(data.payload(), StandardCharsets.US_ASCII));
+
+            guest.send(guest.header(OP_RW, 1024, hostPort), "pong".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("pong", read(host, 4));
+
+            VsockHeader shutdown = guest.header(OP_SHUTDOWN, 1024, hostPort);
+            shutdown.flags = SHUTDOWN_RCV | SHUTDOWN_SEND;
+            guest.send(shutdown, new byte[0]);
+            guest.expect(OP_RST);
+            assertEquals("", read(host, 1), "the host side sees end of file");
+            assertEquals(0, guest.device.connectionCount());
+        }
+    }
+
+    @Test
+    void aRefusedConnectionClosesTheHostSocket() throws Exception {
+        Path socket = start();
+        try (SocketChannel host = unix(socket)) {
+            write(host, "CONNECT 9\n");
+            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            guest.send(guest.header(OP_RST, 9, request.header().srcPort), new byte[0]);
+            assertEquals("", read(host, 1));
+        }
+        try (SocketChannel host = unix(socket)) {
+            write(host, "HELLO\n");
+            assertTrue(read(host, 64).startsWith("ERR"), "a bad handshake is answered, not hung");
+        }
+    }
+
+    /** The guest connects to host CID 2 port 5000: it reaches the Unix socket vm.sock_5000; nothing there means RST. */
+    @Test
+    void guestConnectsToTheHost() throws Exception {
+        Path socket = start();
+        guest.send(guest.header(OP_REQUEST, 40000, 5000), new byte[0]);
+        guest.expect(OP_RST);
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(socket.resolveSibling("vm.sock_5000")));
+            guest.send(guest.header(OP_REQUEST, 40001, 5000), new byte[0]);
+            try (SocketChannel accepted = server.accept()) {
+                guest.expect(OP_RESPONSE);
+                guest.send(guest.header(OP_RW, 40001, 5000), "from guest".getBytes(StandardCharsets.US_ASCII));
+                assertEquals("from guest", read(accepted, 10));
+                write(accepted, "from host");
+                assertEquals("from host", new String(guest.expect(OP_RW).payload(), StandardCharsets.US_ASCII));
+                accepted.shutdownOutput();
+                VsockDriver.Packet end = guest.expect(OP_SHUTDOWN);
+                assertEquals(SHUTDOWN_SEND, end.header().flags);
+            }
+        }
+    }
+
+    /** More data than the guest's credit allows waits until the guest reports it consumed some. */
+    @Test
+    void hostDataWaitsForGuestCredit() throws Exception {
+        Path socket = start();
+        try (SocketChannel host = unix(socket)) {
+            write(host, "CONNECT 1024\n");
+            int hostPort = guest.expect(OP_REQUEST).header().srcPort;
+            VsockHeader response = guest.header(OP_RESPONSE, 1024, hostPort);
+            response.bufAlloc = 1000;
+            guest.send(response, new byte[0]);
+            read(host, 3 + Integer.toUnsignedString(hostPort).length() + 1);
+            write(host, "x".repeat(3000));
+            int got = 0;
+            for (VsockDriver.Packet p; (p = guest.poll(300)) != null; ) {
+                if (p.op() == OP_RW) got += p.payload().length;
+            }
+            assertEquals(1000, got, "exactly the guest's buffer");
+            VsockHeader credit = guest.header(OP_CREDIT_UPDATE, 1024, hostPort);
+            credit.bufAlloc = 1000;
+            credit.fwdCnt = 1000;
+            guest.send(credit, new byte[0]);
+            got = 0;
+            for (VsockDriver.Packet p; (p = guest.poll(300)) != null; ) {
+                if (p.op() == OP_RW) got += p.payload().length;
+            }
+            assertEquals(1000, got, "one more buffer's worth after the credit update");
+        }
+    }
+
+    /** Packets with the wrong CIDs, lengths past the buffer, or unknown connections are refused, not trusted. */
+    @Test
+    void malformedPacketsAreRefused() throws Exception {
+        start();
+        VsockHeader wrongCid = guest.header(OP_REQUEST, 1, 2);
+        wrongCid.srcCid = 99;
+        guest.send(wrongCid, new byte[0]);
+        guest.sendRaw(new byte[10]); // shorter than a header
+        VsockHeader lying = guest.header(OP_RW, 1, 2);
+        byte[] bytes = new byte[SIZE_BYTES];
+        lying.len = 1 << 20;
+        lying.encode(bytes);
+        guest.sendRaw(bytes);
+        guest.send(guest.header(OP_RW, 3, 4), "no such connection".getBytes(StandardCharsets.US_ASCII));
+        assertTrue(guest.device.protocolErrors() >= 3, "counted: " + guest.device.protocolErrors());
+        assertEquals(OP_RST, guest.expect(OP_RST).op());
+        assertEquals(0, guest.transport.needsResetEvents(), "bad packets reset connections, not the device");
+        assertEquals(0, guest.device.connectionCount());
+    }
+
+    /** Random bytes as transmit packets never throw out of the device nor leave it unusable. */
+    @Test
+    void randomPacketsNeverBreakTheDevice() throws Exception {
+        Path socket = start();
+        Random random = new Random(1234);
+        for (int i = 0; i < 3000; i++) {
+            byte[] raw = new byte[SIZE_BYTES + random.nextInt(64)];
+            random.nextBytes(raw);
+            VsockHeader h = new VsockHeader();
+            h.decode(raw);
+            // Half the packets look plausible, so they get past the CID check into the state machine.
+            if (random.nextBoolean()) {
+                h.srcCid = guest.device.guestCid();
+                h.dstCid = VirtioVsock.HOST_CID;
+                h.op = 1 + random.nextInt(7);
+                h.type = random.nextInt(10) == 0 ? 2 : TYPE_STREAM;
+                h.len = random.nextInt(4) == 0 ? random.nextInt() : raw.length - SIZE_BYTES;
+                h.dstPort = random.nextInt(4);
+                h.srcPort = random.nextInt(4);
+                h.encode(raw);
+            }
+            guest.sendRaw(raw);
+            while (guest.poll(0) != null) {
+                // keep the receive queue from filling up
+            }
+        }
+        assertEquals(0, guest.transport.needsResetEvents());
+        assertEquals(0, guest.transport.status() & dev.airlock.vmm.virtio.Virtio.STATUS_DEVICE_NEEDS_RESET);
+        while (guest.poll(100) != null) {
+            // drain answers to the noise
+        }
+        // Still works afterwards.
+        try (SocketChannel host = unix(socket)) {
+            write(host, "CONNECT 77\n");
+            int hostPort = guest.expect(OP_REQUEST).header().srcPort;
+            guest.send(guest.header(OP_RESPONSE, 77, hostPort), new byte[0]);
+            assertTrue(read(host, 3).startsWith("OK"));
+        }
+    }
+
+    @Test
+    void connectLinesAreParsedStrictly() {
+        assertEquals(1024, VsockUnixProxy.parseConnect("CONNECT 1024"));
+        assertEquals(-1, VsockUnixProxy.parseConnect("CONNECT"));
+        assertEquals(-1, VsockUnixProxy.parseConnect("CONNECT -1"));
+        assertEquals(-1, VsockUnixProxy.parseConnect("CONNECT 99999999999"));
+        assertEquals(-1, VsockUnixProxy.parseConnect("connect 5"));
+        assertEquals(-1, VsockUnixProxy.parseConnect(null));
+        assertEquals(-2, (int) 4294967294L, "ports are unsigned 32-bit");
+        assertEquals((int) 4294967294L, VsockUnixProxy.parseConnect("CONNECT 4294967294"));
+    }
+}
