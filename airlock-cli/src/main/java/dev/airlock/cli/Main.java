@@ -49,6 +49,8 @@ public final class Main {
                 case "exec" -> guarded("exec", AgentCommands.EXEC_USAGE, rest, out, err, AgentCommands::exec);
                 case "cp" -> guarded("cp", AgentCommands.CP_USAGE, rest, out, err, AgentCommands::copy);
                 case "stop" -> guarded("stop", AgentCommands.STOP_USAGE, rest, out, err, AgentCommands::stop);
+                case "bench-agent" -> guarded("bench-agent", "usage: airlock bench-agent NAME [ROUNDS] [MiB]", rest, out, err,
+                        AgentBench::run);
                 case "initrd" -> RunCommand.writeInitrd(rest, err);
                 case "image" -> dev.airlock.store.cli.ImageCommand.run(rest, out, err, StoreBlockBackend.defaultRoot());
                 case "kernel" -> {

@@ -236,6 +236,30 @@ class AgentSystemTest {
         }
     }
 
+    /**
+     * A hostile guest: with the rng's driver unbound, it writes garbage to the device's registers
+     * (a queue outside RAM, a bogus notify). The device goes to NEEDS_RESET, the VM and the agent
+     * carry on, and rebinding the driver resets the device back to work.
+     */
+    @Test @Order(7)
+    void garbageInDeviceRegistersResetsOnlyThatDevice() throws Exception {
+        String rng = "0x10001"; // slot 0: no disks, so the rng comes first
+        BootSystemTest.Run r = BootSystemTest.airlock("exec", NAME, "--", "sh", "-c", String.join("; ",
+                "d=10001000.virtio_mmio",
+                "echo $d > /sys/bus/platform/drivers/virtio-mmio/unbind",
+                "devmem " + rng + "070 32 3", "devmem " + rng + "030 32 0", "devmem " + rng + "038 32 8",
+                "devmem " + rng + "080 32 0xfffff000", "devmem " + rng + "084 32 0xffffffff",
+                "devmem " + rng + "044 32 1",
+                "echo status $(devmem " + rng + "070 32)",
+                "devmem " + rng + "050 32 0xffffffff",
+                "echo $d > /sys/bus/platform/drivers/virtio-mmio/bind",
+                "sleep 1",
+                "head -c 16 /dev/hwrng | wc -c"));
+        assertEquals(0, r.exit(), r::toString);
+        // 0x43: ACKNOWLEDGE | DRIVER | DEVICE_NEEDS_RESET.
+        assertEquals("status 0x00000043\n16\n", r.out(), r::toString);
+    }
+
     static String hex(byte[] b) {
         var s = new StringBuilder();
         for (byte x : b) s.append(String.format("%02x", x));
