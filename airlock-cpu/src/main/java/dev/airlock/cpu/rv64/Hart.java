@@ -132,6 +132,9 @@ public final class Hart implements HartInterrupts {
             medeleg = 0xb1ffL & ~(1L << Trap.ECALL_S);
             mideleg = S_INTERRUPTS;
             mcounteren = 7;
+            // OpenSBI also opens cycle/time/instret to U-mode; Linux changes this only through the SBI PMU
+            // extension, which we lack, so without it user-mode rdtime (the vDSO, fio's clock) is illegal.
+            scounteren = 7;
             menvcfg |= MENVCFG_STCE;
             mstatus |= 1L << MSTATUS_FS_SHIFT; // FP usable from the start, as OpenSBI leaves it
         }
