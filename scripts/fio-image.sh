@@ -7,10 +7,10 @@
 #     fio-tools-FIOVERSION-KEY.img            the image; KEY hashes every package name=version it was built from
 #     fio-tools-FIOVERSION-KEY.manifest       those packages, and the files the image holds
 #
-# apt resolves fio's dependency closure (its lib* packages); the .debs are unpacked with dpkg-deb -x (fine for a
-# foreign architecture), then readelf follows DT_NEEDED from /usr/bin/fio to pick the files the loader will
-# open. The image is usr-merged (lib -> usr/lib), has the riscv64 loader at its PT_INTERP path and every library
-# flat in /usr/lib/riscv64-linux-gnu, plus empty dev/ proc/ sys/ tmp/ for the guest to mount over.
+# apt resolves fio's dependency closure and its shared-library packages (Section: libs) are fetched and unpacked
+# with dpkg-deb -x (fine for a foreign architecture); readelf then follows DT_NEEDED from /usr/bin/fio to pick the
+# files the loader will open. The image is usr-merged (lib -> usr/lib), has the riscv64 loader at its PT_INTERP
+# path and every library flat in /usr/lib/riscv64-linux-gnu, plus empty dev/ proc/ sys/ tmp/ to mount over.
 # Needs apt-get, apt-cache, dpkg-deb, readelf (binutils) and mke2fs (e2fsprogs; scripts/setup-host.sh).
 set -euo pipefail
 
