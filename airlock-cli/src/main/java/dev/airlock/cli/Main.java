@@ -13,7 +13,8 @@ public final class Main {
               stop NAME                      sync and power off the running VM NAME
               image create|import|export|snapshot|clone|ls|fsck ...
                                              disk images in the store ($AIRLOCK_STORE, else ~/.local/share/airlock/store)
-              initrd OUT [-- CMD ARGS...]    write the initramfs 'run' would boot (for other VMMs)
+              initrd OUT [--disk-modules] [-- CMD ARGS...]
+                                             write a console-mode initramfs (to boot the same bytes on other VMMs)
               kernel                         print the path of the cached guest kernel
               version                        print the version
             'airlock run --help' shows the run options.""";

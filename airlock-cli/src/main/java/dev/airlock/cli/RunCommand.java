@@ -341,14 +341,27 @@ final class RunCommand {
         return out.toByteArray();
     }
 
-    /** {@code airlock initrd OUT [-- CMD...]}: writes the initramfs a run would boot, e.g. for QEMU. */
+    /**
+     * {@code airlock initrd OUT [--disk-modules] [-- CMD...]}: writes the initramfs a console-mode run
+     * boots (with the disk and virtio modules if asked), e.g. to boot the same bytes on QEMU.
+     */
     static int writeInitrd(String[] args, PrintStream err) throws UsageException {
-        if (args.length < 1 || args[0].startsWith("-")) throw new UsageException("usage: airlock initrd OUT [-- CMD ARG...]");
-        int from = args.length > 1 && args[1].equals("--") ? 2 : 1;
+        String usage = "usage: airlock initrd OUT [--disk-modules] [-- CMD ARG...]";
+        if (args.length < 1 || args[0].startsWith("-")) throw new UsageException(usage);
+        int from = 1;
+        boolean diskModules = false;
+        if (from < args.length && args[from].equals("--disk-modules")) {
+            diskModules = true;
+            from++;
+        }
+        if (from < args.length) {
+            if (!args[from].equals("--")) throw new UsageException(usage);
+            from++;
+        }
         List<String> command = List.of(args).subList(from, args.length);
         try {
             GuestAssets assets = GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr());
-            byte[] base = assets.baseInitramfs();
+            byte[] base = diskModules ? assets.initramfs(MicroVm.modules(true)) : assets.baseInitramfs();
             byte[] initrd = withCommand(base, command);
             Files.write(Path.of(args[0]), initrd);
             return 0;

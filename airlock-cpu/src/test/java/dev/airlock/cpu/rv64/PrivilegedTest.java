@@ -31,6 +31,20 @@ class PrivilegedTest {
     }
 
     @Test
+    void userModeReadsTimeWhenTheHypervisorPlaysTheFirmware() {
+        // As after OpenSBI: Linux without an SBI PMU never sets scounteren, and its vDSO reads time in U-mode.
+        try (HartHarness h = new HartHarness(true)) {
+            h.hart.reset(RAM, Hart.PRIV_U, 0, 0);
+            h.ticks = 1234;
+            h.program(csrrs(10, Csr.TIME, 0), csrrs(11, Csr.CYCLE, 0), csrrs(12, Csr.INSTRET, 0));
+            h.steps(3);
+            assertEquals(Hart.PRIV_U, h.hart.privilege());
+            assertEquals(RAM + 12, h.hart.pc, "no trap");
+            assertEquals(1234, h.x(10));
+        }
+    }
+
+    @Test
     void satpIsWarlSoUnsupportedModesReadBackUnchanged() {
         try (HartHarness h = new HartHarness()) {
             h.hart.writeCsr(Csr.SATP, (10L << 60) | 0x80123); // Sv57: not implemented
