@@ -194,9 +194,15 @@ final class RunCommand {
             ExecProcess process = agent.exec(ExecRequest.of(o.command()));
             Thread stdout = pump(process.stdout(), out);
             Thread stderr = pump(process.stderr(), err);
-            var status = process.waitFor(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            // A guest that panics or is stopped leaves the connection open until the VM closes: watch the VM too.
+            java.util.Optional<ExitStatus> status = java.util.Optional.empty();
+            while (status.isEmpty() && !vm.hasEnded() && deadline - System.nanoTime() > 0) {
+                status = process.waitFor(Duration.ofNanos(Math.max(1, Math.min(POLL_NANOS, deadline - System.nanoTime()))));
+            }
             if (status.isEmpty()) {
-                vm.stop(VmResult.Outcome.TIMEOUT, "the guest ran past its " + o.timeout().toSeconds() + " s time limit");
+                if (!vm.hasEnded()) {
+                    vm.stop(VmResult.Outcome.TIMEOUT, "the guest ran past its " + o.timeout().toSeconds() + " s time limit");
+                }
                 return new AgentRun(null, 0);
             }
             stdout.join();
@@ -226,6 +232,7 @@ final class RunCommand {
     }
 
     private static final int ENOENT = 2;
+    private static final long POLL_NANOS = 100_000_000;
 
     private static Thread pump(java.io.InputStream from, PrintStream to) {
         return Thread.ofVirtual().start(() -> {
