@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  */
 final class PinnedIndex implements PackageIndex {
 
-    /** One package's stanza: what {@link PackageInfo} shows, plus where to get it and its hash. */
+    /** One package's stanza: what {@link PrivateApt.PackageInfo} holds, plus where to get it and its hash. */
     record Entry(PrivateApt.PackageInfo info, String filename, String sha256) {}
 
     // apt's words (LC_ALL=C) for an index whose size or hash is not what InRelease says.
