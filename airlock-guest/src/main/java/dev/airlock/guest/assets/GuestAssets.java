@@ -56,15 +56,17 @@ public final class GuestAssets {
     private static final Object JVM_FETCH_LOCK = new Object();
 
     /**
-     * Where the packages come from. Tests inject a local unsigned archive ("trusted=yes");
-     * real use always checks Debian's signature.
+     * Where the packages come from. Tests inject a local unsigned archive ("trusted=yes") and their
+     * own pins; real use always checks Debian's signature, or a pinned hash when the mirror is out
+     * of sync (see {@link PinnedIndex}).
      */
     record Settings(List<Path> hostSourceFiles, Optional<String> archiveUri, Map<String, String> aptSettings,
-                    String trustOption) {
+                    String trustOption, IndexPins indexPins) {
         static Settings fromHost() {
             String override = System.getenv(ARCHIVE_URI_ENV);
             return new Settings(HostAptSources.candidateFiles(HostAptSources.APT_ETC),
-                    Optional.ofNullable(override).filter(s -> !s.isBlank()), Map.of(), PrivateApt.SIGNED_BY_DEBIAN);
+                    Optional.ofNullable(override).filter(s -> !s.isBlank()), Map.of(), PrivateApt.SIGNED_BY_DEBIAN,
+                    IndexPins.builtIn());
         }
     }
 
@@ -293,11 +295,11 @@ public final class GuestAssets {
 
             what = "update the Debian " + PrivateApt.SUITE + " riscv64 package lists from " + uri;
             progress.report("updating Debian " + PrivateApt.SUITE + " riscv64 package lists from " + uri + "…");
-            check(PrivateApt.run(apt.updateCommand(), root, PrivateApt.UPDATE_TIMEOUT));
+            var indexValues = new HashMap<String, String>();
+            PackageIndex index = updatedIndex(apt, uri, indexValues);
 
             what = "find " + KERNEL_METAPACKAGE + " and " + BUSYBOX_PACKAGE + " in Debian " + PrivateApt.SUITE;
-            var found = PrivateApt.parseShow(check(PrivateApt.run(
-                    apt.showCommand(List.of(KERNEL_METAPACKAGE, BUSYBOX_PACKAGE)), root, PrivateApt.UPDATE_TIMEOUT)));
+            var found = index.show(List.of(KERNEL_METAPACKAGE, BUSYBOX_PACKAGE));
             PrivateApt.PackageInfo meta = found.get(KERNEL_METAPACKAGE);
             PrivateApt.PackageInfo busybox = found.get(BUSYBOX_PACKAGE);
             if (meta == null || busybox == null) {
@@ -307,8 +309,7 @@ public final class GuestAssets {
                     .orElseThrow(() -> fail(KERNEL_METAPACKAGE + " depends on no linux-image-VERSION-riscv64 package ("
                             + meta.depends() + ")"))
                     .getKey();
-            PrivateApt.PackageInfo kernel = PrivateApt.parseShow(check(PrivateApt.run(
-                    apt.showCommand(List.of(kernelName)), root, PrivateApt.UPDATE_TIMEOUT))).get(kernelName);
+            PrivateApt.PackageInfo kernel = index.show(List.of(kernelName)).get(kernelName);
             if (kernel == null) {
                 throw fail("the package index lacks " + kernelName);
             }
@@ -323,7 +324,7 @@ public final class GuestAssets {
                         + ")…");
                 Path temp = Files.createTempDirectory(root, "tmp-");
                 try {
-                    check(PrivateApt.run(apt.downloadCommand(List.of(kernel, busybox)), temp, PrivateApt.DOWNLOAD_TIMEOUT));
+                    index.download(List.of(kernel, busybox), temp);
                     unpack(findDeb(temp, kernel), temp, kernelDir);
                     unpack(findDeb(temp, busybox), temp, busyboxDir);
                 } finally {
@@ -348,6 +349,7 @@ public final class GuestAssets {
             var values = new HashMap<String, String>();
             values.put("archive", uri);
             values.put("suite", PrivateApt.SUITE);
+            values.putAll(indexValues);
             values.put("fetched", Instant.now().toString());
             values.put("kernel.package", kernel.name());
             values.put("kernel.debVersion", kernel.version());
@@ -361,6 +363,38 @@ public final class GuestAssets {
             progress.report("guest assets ready in %.1f s: kernel %s, busybox %s, in %s".formatted(
                     (System.nanoTime() - startNs) / 1e9, release, busybox.version(), root));
             return fromManifest(cacheDir, manifest);
+        }
+
+        /**
+         * apt's lists, updated and verified by Debian's signature. If the mirror is out of sync with
+         * its own InRelease, the index it still serves, if its hash is pinned; {@code manifestValues}
+         * receives which of the two was used.
+         */
+        private PackageIndex updatedIndex(PrivateApt apt, String uri, Map<String, String> manifestValues)
+                throws IOException {
+            PrivateApt.Result update = PrivateApt.run(apt.updateCommand(), root, PrivateApt.UPDATE_TIMEOUT);
+            if (update.ok()) {
+                manifestValues.put("index", "apt-get update");
+                return apt;
+            }
+            if (!PinnedIndex.isMirrorOutOfSync(update)) {
+                throw fail(update.reason());
+            }
+            Path temp = Files.createTempDirectory(root, "tmp-");
+            try {
+                PinnedIndex pinned = PinnedIndex.fetch(apt, uri, settings.indexPins(), GuestAssets::isGuestPackage, temp);
+                IndexPins.Pin pin = pinned.pin();
+                progress.report(GuestAssetException.oneLine("the mirror is out of sync (" + update.reason()
+                        + "); using its " + pin.path() + " instead, whose hash Airlock pins from Debian's signed Release of "
+                        + pin.date()));
+                manifestValues.put("index", "pinned " + pin.path() + " " + pin.sha256() + " of " + pin.date());
+                return pinned;
+            } catch (IOException e) {
+                throw fail("the mirror is out of sync (" + update.reason() + "), and " + e.getMessage()
+                        + " (set " + ARCHIVE_URI_ENV + " to another Debian mirror, or retry once this one has synced)");
+            } finally {
+                deleteTree(temp);
+            }
         }
 
         private String check(PrivateApt.Result result) {
@@ -421,6 +455,11 @@ public final class GuestAssets {
                 deleteTree(dir);
             }
         }
+    }
+
+    /** The packages a fetch may look up: busybox and the kernel metapackage and its kernel. */
+    static boolean isGuestPackage(String name) {
+        return name.equals(BUSYBOX_PACKAGE) || name.startsWith("linux-image-");
     }
 
     /** apt's own file-name quoting of an epoch's colon, so versions make tidy directory names. */

@@ -27,13 +27,15 @@ import java.util.regex.Pattern;
  * aptDir/cache/         Dir::Cache (pkgcache.bin)
  * </pre>
  */
-final class PrivateApt {
+final class PrivateApt implements PackageIndex {
 
     static final String SUITE = "trixie";
     /** Debian's archive key, which the host's debian-archive-keyring package installs. */
     static final String SIGNED_BY_DEBIAN = "signed-by=/usr/share/keyrings/debian-archive-keyring.gpg";
     static final Duration UPDATE_TIMEOUT = Duration.ofMinutes(10);
     static final Duration DOWNLOAD_TIMEOUT = Duration.ofMinutes(30);
+    /** apt's helper for single downloads and decompression; it reads the same apt.conf (proxy) as apt-get. */
+    static final String APT_HELPER = "/usr/lib/apt/apt-helper";
 
     /** What a run of apt produced: its exit code and its merged stdout and stderr. */
     record Result(List<String> command, int exitCode, String output) {
@@ -121,6 +123,37 @@ final class PrivateApt {
         return command;
     }
 
+    /** Downloads one URL to {@code target}; apt-helper rejects it unless its SHA256 is {@code sha256} (if not null). */
+    List<String> downloadFileCommand(String url, Path target, String sha256) {
+        var command = command(APT_HELPER, "download-file", url, target.toString());
+        if (sha256 != null) {
+            command.add("SHA256:" + sha256);
+        }
+        return command;
+    }
+
+    /** Writes a compressed file's contents to stdout, decompressed by its extension (.xz, .gz, none). */
+    static List<String> catFileCommand(Path file) {
+        return List.of(APT_HELPER, "cat-file", file.toString());
+    }
+
+    @Override
+    public Map<String, PackageInfo> show(List<String> packages) throws IOException {
+        return parseShow(require(run(showCommand(packages), aptDir, UPDATE_TIMEOUT)));
+    }
+
+    @Override
+    public void download(List<PackageInfo> packages, Path dir) throws IOException {
+        require(run(downloadCommand(packages), dir, DOWNLOAD_TIMEOUT));
+    }
+
+    private static String require(Result result) throws IOException {
+        if (!result.ok()) {
+            throw new IOException(result.reason());
+        }
+        return result.output();
+    }
+
     void writeSourcesList(String archiveUri) throws IOException {
         Files.createDirectories(aptDir.resolve("lists/partial"));
         Files.createDirectories(aptDir.resolve("cache/archives/partial"));
@@ -140,15 +173,25 @@ final class PrivateApt {
 
     /** Runs a command with its output captured in a file, so no reader thread is needed. */
     static Result run(List<String> command, Path workingDir, Duration timeout) throws IOException {
+        return run(command, workingDir, timeout, null);
+    }
+
+    /** Like {@link #run(List, Path, Duration)}, but stdout goes to {@code stdoutFile} if not null. */
+    static Result run(List<String> command, Path workingDir, Duration timeout, Path stdoutFile) throws IOException {
         Path log = Files.createTempFile(workingDir, "apt-", ".log");
         try {
             Process process;
             try {
-                process = new ProcessBuilder(command).directory(workingDir.toFile())
-                        .redirectErrorStream(true)
-                        .redirectOutput(log.toFile())
-                        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                        .start();
+                var builder = new ProcessBuilder(command).directory(workingDir.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+                if (stdoutFile == null) {
+                    builder.redirectErrorStream(true).redirectOutput(log.toFile());
+                } else {
+                    builder.redirectOutput(stdoutFile.toFile()).redirectError(log.toFile());
+                }
+                // English messages whatever the user's locale, so PinnedIndex can recognise them.
+                builder.environment().put("LC_ALL", "C");
+                process = builder.start();
             } catch (IOException e) {
                 throw new IOException(command.getFirst() + " is not installed (Airlock fetches guest packages with"
                         + " apt and dpkg-deb from a Debian or Ubuntu host)", e);

@@ -21,8 +21,19 @@ final class FakeDebianArchive {
 
     private FakeDebianArchive() {}
 
+    /** The index path the Release file lists, relative to dists/trixie/. */
+    static final String PACKAGES_PATH = "main/binary-riscv64/Packages";
+
     /** Builds the archive under {@code dir} and returns its file: URI. */
     static String create(Path dir) throws IOException, InterruptedException {
+        return create(dir, false);
+    }
+
+    /**
+     * Like {@link #create(Path)}; if {@code outOfSync}, the Release file names a newer Packages
+     * file (another hash and size) than the one served, as on a mirror caught mid-sync.
+     */
+    static String create(Path dir, boolean outOfSync) throws IOException, InterruptedException {
         Path pool = Files.createDirectories(dir.resolve("pool"));
         Path kernelTree = dir.resolve("build/kernel");
         Files.createDirectories(kernelTree.resolve("boot"));
@@ -52,8 +63,9 @@ final class FakeDebianArchive {
                 Architectures: riscv64
                 Components: main
                 SHA256:
-                 %s %d main/binary-riscv64/Packages
-                """.formatted(sha256(packagesFile), Files.size(packagesFile)));
+                 %s %d %s
+                """.formatted(outOfSync ? "0".repeat(64) : sha256(packagesFile), Files.size(packagesFile) + (outOfSync ? 7 : 0),
+                PACKAGES_PATH));
         return "file:" + dir.toAbsolutePath();
     }
 
@@ -99,6 +111,12 @@ final class FakeDebianArchive {
                 + (depends == null ? "" : "Depends: " + depends + "\n")
                 + "Maintainer: Airlock tests <tests@invalid>\nFilename: " + file + "\nSize: " + size + "\nSHA256: "
                 + sha256 + "\nDescription: fake\n\n";
+    }
+
+    /** A pin for the Packages file the archive under {@code dir} serves. */
+    static IndexPins.Pin servedPackagesPin(Path dir) throws IOException {
+        Path packages = dir.resolve("dists/trixie/" + PACKAGES_PATH);
+        return new IndexPins.Pin(sha256(packages), Files.size(packages), PACKAGES_PATH, "2025-11-01T00:00:00Z");
     }
 
     private static String sha256(Path file) throws IOException {

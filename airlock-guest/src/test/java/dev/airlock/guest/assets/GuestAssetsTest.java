@@ -26,7 +26,11 @@ class GuestAssetsTest {
     private static final Map<String, String> NO_RETRIES = Map.of("Acquire::Retries", "0");
 
     private static GuestAssets.Settings archive(String uri) {
-        return new GuestAssets.Settings(List.of(), Optional.of(uri), NO_RETRIES, "trusted=yes");
+        return archive(uri, IndexPins.NONE);
+    }
+
+    private static GuestAssets.Settings archive(String uri, IndexPins pins) {
+        return new GuestAssets.Settings(List.of(), Optional.of(uri), NO_RETRIES, "trusted=yes", pins);
     }
 
     private static void requireAptTools() {
@@ -56,6 +60,8 @@ class GuestAssetsTest {
         assertEquals(root.resolve("busybox-static_1%3a1.0-1/usr/bin/busybox"), assets.busybox());
         assertArrayEquals(FakeDebianArchive.riscvElfHeader(), Files.readAllBytes(assets.busybox()));
         assertTrue(Files.isRegularFile(root.resolve(AssetManifest.FILE_NAME)));
+        assertEquals("apt-get update", AssetManifest.read(root.resolve(AssetManifest.FILE_NAME)).values().get("index"));
+        assertTrue(reports.stream().noneMatch(r -> r.contains("out of sync")), reports.toString());
         try (var list = Files.list(root)) {
             assertFalse(list.anyMatch(p -> p.getFileName().toString().startsWith("tmp-")), "temporaries removed");
         }
@@ -108,9 +114,91 @@ class GuestAssetsTest {
     }
 
     @Test
+    void outOfSyncMirrorFallsBackToAPinnedIndex(@TempDir Path dir) throws Exception {
+        requireAptTools();
+        Path archive = dir.resolve("archive");
+        String uri = FakeDebianArchive.create(archive, true);
+        IndexPins.Pin served = FakeDebianArchive.servedPackagesPin(archive);
+        // A pinned path the mirror lacks is skipped; a pin for another version of the file does not match.
+        var pins = new IndexPins(List.of(
+                new IndexPins.Pin("1".repeat(64), 9, FakeDebianArchive.PACKAGES_PATH + ".xz", "2025-12-01T00:00:00Z"),
+                new IndexPins.Pin("2".repeat(64), served.sizeBytes(), served.path(), "2025-11-15T00:00:00Z"),
+                served));
+        Path cache = dir.resolve("cache");
+        var reports = new ArrayList<String>();
+
+        GuestAssets assets = GuestAssets.open(cache, reports::add, archive(uri, pins));
+
+        assertEquals(FakeDebianArchive.RELEASE, assets.kernelVersion());
+        assertEquals("1:1.0-1", assets.busyboxVersion());
+        assertArrayEquals(FakeDebianArchive.riscvElfHeader(), Files.readAllBytes(assets.busybox()));
+        var fallback = reports.stream().filter(r -> r.startsWith("the mirror is out of sync (")).toList();
+        assertEquals(1, fallback.size(), reports.toString());
+        assertTrue(fallback.getFirst().endsWith("; using its " + served.path() + " instead, whose hash Airlock pins from"
+                + " Debian's signed Release of " + served.date()), fallback.getFirst());
+        Path root = cache.resolve("debian");
+        assertEquals("pinned " + served.path() + " " + served.sha256() + " of " + served.date(),
+                AssetManifest.read(root.resolve(AssetManifest.FILE_NAME)).values().get("index"));
+        try (var list = Files.list(root)) {
+            assertFalse(list.anyMatch(p -> p.getFileName().toString().startsWith("tmp-")), "temporaries removed");
+        }
+    }
+
+    @Test
+    void outOfSyncMirrorWithoutAMatchingPinIsOneClearLine(@TempDir Path dir) throws Exception {
+        requireAptTools();
+        Path archive = dir.resolve("archive");
+        String uri = FakeDebianArchive.create(archive, true);
+        IndexPins.Pin served = FakeDebianArchive.servedPackagesPin(archive);
+        var pins = new IndexPins(List.of(new IndexPins.Pin("2".repeat(64), served.sizeBytes(), served.path(), "d")));
+
+        var e = assertThrows(GuestAssetException.class, () -> GuestAssets.open(dir.resolve("cache"), line -> { },
+                archive(uri, pins)));
+
+        String message = e.getMessage();
+        assertFalse(message.contains("\n"), message);
+        assertTrue(message.startsWith("could not update the Debian trixie riscv64 package lists from " + uri
+                + ": the mirror is out of sync ("), message);
+        assertTrue(message.contains("its " + served.path() + " (SHA256 " + served.sha256() + ", " + served.sizeBytes()
+                + " bytes) matches none of the 1 hashes Airlock pins"), message);
+        assertTrue(message.endsWith("(set " + GuestAssets.ARCHIVE_URI_ENV + " to another Debian mirror, or retry once"
+                + " this one has synced); " + GuestAssetException.FIX), message);
+        assertFalse(Files.exists(dir.resolve("cache/debian").resolve(AssetManifest.FILE_NAME)));
+    }
+
+    @Test
+    void pinnedIndexStillChecksEachPackage(@TempDir Path dir) throws Exception {
+        requireAptTools();
+        Path archive = dir.resolve("archive");
+        String uri = FakeDebianArchive.create(archive, true);
+        var pins = new IndexPins(List.of(FakeDebianArchive.servedPackagesPin(archive)));
+        Path kernelDeb = archive.resolve("pool/kernel.deb");
+        byte[] bytes = Files.readAllBytes(kernelDeb);
+        bytes[bytes.length - 1] ^= 1; // what a mirror serving a tampered pool file would send
+        Files.write(kernelDeb, bytes);
+
+        var e = assertThrows(GuestAssetException.class, () -> GuestAssets.open(dir.resolve("cache"), line -> { },
+                archive(uri, pins)));
+
+        assertTrue(e.getMessage().startsWith("could not fetch the Debian riscv64 kernel " + FakeDebianArchive.KERNEL_PACKAGE),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("Hash Sum mismatch"), e.getMessage());
+    }
+
+    @Test
+    void outOfSyncIsNotWorkedAroundWithoutPins(@TempDir Path dir) throws Exception {
+        requireAptTools();
+        String uri = FakeDebianArchive.create(dir.resolve("archive"), true);
+        var e = assertThrows(GuestAssetException.class, () -> GuestAssets.open(dir.resolve("cache"), line -> { },
+                archive(uri)));
+        assertTrue(e.getMessage().contains("the mirror is out of sync ("), e.getMessage());
+        assertTrue(e.getMessage().contains("Airlock pins no index hashes"), e.getMessage());
+    }
+
+    @Test
     void hostWithoutDebianSourcesSaysHowToFixIt(@TempDir Path dir) {
         var settings = new GuestAssets.Settings(List.of(dir.resolve("missing.sources")), Optional.empty(), Map.of(),
-                PrivateApt.SIGNED_BY_DEBIAN);
+                PrivateApt.SIGNED_BY_DEBIAN, IndexPins.NONE);
         var e = assertThrows(GuestAssetException.class, () -> GuestAssets.open(dir, line -> { }, settings));
         assertTrue(e.getMessage().contains("no Debian archive found"), e.getMessage());
         assertTrue(e.getMessage().contains(GuestAssets.ARCHIVE_URI_ENV), e.getMessage());

@@ -50,6 +50,17 @@ class PrivateAptTest {
     }
 
     @Test
+    void aptHelperCommands() {
+        assertEquals(concat(List.of("/usr/lib/apt/apt-helper"), OPTIONS, List.of("download-file",
+                        "http://m/debian/pool/b.deb", "/tmp/b.deb", "SHA256:" + "ab".repeat(32))),
+                apt.downloadFileCommand("http://m/debian/pool/b.deb", Path.of("/tmp/b.deb"), "ab".repeat(32)));
+        assertEquals(concat(List.of("/usr/lib/apt/apt-helper"), OPTIONS, List.of("download-file", "http://m/x", "/tmp/x")),
+                apt.downloadFileCommand("http://m/x", Path.of("/tmp/x"), null));
+        assertEquals(List.of("/usr/lib/apt/apt-helper", "cat-file", "/tmp/Packages.xz"),
+                PrivateApt.catFileCommand(Path.of("/tmp/Packages.xz")));
+    }
+
+    @Test
     void writesThePrivateSourcesList(@TempDir Path dir) throws Exception {
         var private_ = new PrivateApt(dir.resolve("apt"), Map.of(), PrivateApt.SIGNED_BY_DEBIAN);
         private_.writeSourcesList("http://mirror.example/debian");
