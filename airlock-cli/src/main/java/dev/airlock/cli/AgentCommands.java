@@ -32,7 +32,10 @@ final class AgentCommands {
               Copies a file into or out of a running VM: exactly one of SRC and DEST is NAME:PATH,
               e.g. airlock cp ./data.csv web:/tmp/data.csv   or   airlock cp web:/etc/os-release ./os-release
               --mode OCTAL    permissions of a file copied into the guest (default: the host file's, else 0644)""";
-    static final String STOP_USAGE = "usage: airlock stop NAME\n  Asks the running VM NAME to sync its disks and power off.";
+    static final String STOP_USAGE = """
+            usage: airlock stop [--force] NAME
+              Asks the running VM NAME to sync its disks and power off through its agent; if the agent does
+              not answer (or with --force), the VM is stopped at once.""";
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
@@ -178,18 +181,36 @@ final class AgentCommands {
     }
 
     static int stop(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
-        if (args.length != 1) throw new UsageException("stop takes one VM name");
-        String name = args[0];
-        Path socket = RuntimeDir.fromEnvironment().vsockSocket(name);
-        try (AgentClient agent = connect(name)) {
-            // The exit status never comes: the guest powers off under the agent and the connection drops.
-            // Wait for that; closing first would make the agent kill the command.
-            agent.exec(ExecRequest.of("sh", "-c", "sync; poweroff -f")).waitFor(Duration.ofSeconds(60));
-        } catch (AgentUnreachableException e) {
-            err.println("airlock: " + name + ": " + e.getMessage());
-            return ExitCodes.VM_FAILED;
-        } catch (AgentException e) {
-            // The connection dropped as the guest went down: that is success.
+        boolean force = args.length == 2 && args[0].equals("--force");
+        if (args.length != 1 && !force) throw new UsageException("stop takes one VM name (and --force)");
+        String name = args[args.length - 1];
+        RuntimeDir.checkName(name);
+        RuntimeDir runtime = RuntimeDir.fromEnvironment();
+        Path socket = runtime.vsockSocket(name);
+        if (!Files.exists(socket)) {
+            err.println("airlock: no running VM is named '" + name + "'");
+            return ExitCodes.USAGE;
+        }
+        boolean asked = false;
+        if (!force) {
+            try (AgentClient agent = MicroVm.connectAgent(socket, CONNECT_TIMEOUT, null)) {
+                // The exit status never comes: the guest powers off under the agent and the connection drops.
+                // Wait for that; closing first would make the agent kill the command.
+                agent.exec(ExecRequest.of("sh", "-c", "sync; poweroff -f")).waitFor(Duration.ofSeconds(60));
+                asked = true;
+            } catch (AgentUnreachableException e) {
+                err.println("airlock: " + name + ": the agent does not answer (" + e.getMessage() + "); stopping the VM");
+            } catch (AgentException e) {
+                asked = true; // the connection dropped as the guest went down
+            }
+        }
+        if (!asked) {
+            try {
+                VmControl.ask(runtime.controlSocket(name), "STOP", Duration.ofSeconds(5));
+            } catch (IOException e) {
+                err.println("airlock: " + name + ": cannot stop it: " + e.getMessage());
+                return ExitCodes.VM_FAILED;
+            }
         }
         // 'airlock start' removes the socket once the VM is gone.
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -10,7 +10,8 @@ public final class Main {
               start NAME [OPTIONS]           boot a VM and keep it running in the foreground
               exec NAME [-i] -- CMD ARGS...  run CMD in the running VM NAME, exit with its status
               cp SRC DEST                    copy a file into or out of a running VM (NAME:PATH)
-              stop NAME                      sync and power off the running VM NAME
+              stop [--force] NAME            sync and power off the running VM NAME
+              ps [--json]                    list running VMs and the host memory they really use
               image create|import|export|snapshot|clone|ls|fsck ...
                                              disk images in the store ($AIRLOCK_STORE, else ~/.local/share/airlock/store)
               initrd OUT [--disk-modules] [-- CMD ARGS...]
@@ -50,6 +51,7 @@ public final class Main {
                 case "exec" -> guarded("exec", AgentCommands.EXEC_USAGE, rest, out, err, AgentCommands::exec);
                 case "cp" -> guarded("cp", AgentCommands.CP_USAGE, rest, out, err, AgentCommands::copy);
                 case "stop" -> guarded("stop", AgentCommands.STOP_USAGE, rest, out, err, AgentCommands::stop);
+                case "ps" -> guarded("ps", PsCommand.USAGE, rest, out, err, PsCommand::run);
                 case "bench-agent" -> guarded("bench-agent", "usage: airlock bench-agent NAME [ROUNDS] [MiB]", rest, out, err,
                         AgentBench::run);
                 case "initrd" -> RunCommand.writeInitrd(rest, err);

@@ -64,9 +64,12 @@ final class MicroVm implements AutoCloseable {
     private final String name;
     private final long cid;
     private final VsockUnixProxy proxy;
+    private final VirtioBalloon balloon;
+    private final long startedNanos = System.nanoTime();
 
-    private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy) {
+    private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy, VirtioBalloon balloon) {
         this.vm = vm;
+        this.balloon = balloon;
         this.runtime = runtime;
         this.name = name;
         this.cid = cid;
@@ -84,6 +87,7 @@ final class MicroVm implements AutoCloseable {
         Vm vm = Vm.create(config, pool);
         long cid = -1;
         VsockUnixProxy proxy = null;
+        VirtioBalloon balloon = null;
         boolean ok = false;
         try {
             int slot = 0;
@@ -95,7 +99,7 @@ final class MicroVm implements AutoCloseable {
             vm.attachVirtio(slot, new VirtioMmioTransport(new VirtioRng(), vm.memory(), vm.virtioIrq(slot), devices,
                     vm.deviceWriteListener()));
             slot++;
-            var balloon = new VirtioBalloon(vm.deviceWriteListener());
+            balloon = new VirtioBalloon(vm.deviceWriteListener());
             vm.attachVirtio(slot, new VirtioMmioTransport(balloon, vm.memory(), vm.virtioIrq(slot), devices,
                     vm.deviceWriteListener()));
             slot++;
@@ -110,7 +114,7 @@ final class MicroVm implements AutoCloseable {
             }
             proxy = VsockUnixProxy.listen(vsock, socket);
             ok = true;
-            return new MicroVm(vm, runtime, name, cid, proxy);
+            return new MicroVm(vm, runtime, name, cid, proxy, balloon);
         } finally {
             if (!ok) {
                 if (proxy != null) proxy.close();
@@ -153,6 +157,16 @@ final class MicroVm implements AutoCloseable {
     Path vsockSocket() { return proxy.path(); }
 
     void start() { vm.start(); }
+
+    /** What {@code airlock ps} shows: the VM's size and what its memory really costs the host now. */
+    VmStatus status() {
+        long instructions = 0;
+        for (int i = 0; i < vm.hartCount(); i++) instructions += vm.hart(i).instret();
+        long[] process = VmStatus.processRssPss();
+        return new VmStatus(name, ProcessHandle.current().pid(), cid, vm.hartCount(), vm.memory().sizeBytes(),
+                vm.memory().residentBytes(), balloon.actualPages() * VirtioBalloon.BALLOON_PAGE_BYTES,
+                balloon.bytesReported(), instructions, (System.nanoTime() - startedNanos) / 1_000_000, process[0], process[1]);
+    }
 
     /**
      * Waits for the guest agent, retrying while the guest boots.

@@ -47,6 +47,9 @@ final class RuntimeDir {
 
     Path vsockSocket(String name) { return vmDir(name).resolve("vsock.sock"); }
 
+    /** Where {@code airlock start} answers STATUS and STOP (see {@link VmControl}). */
+    Path controlSocket(String name) { return vmDir(name).resolve("control.sock"); }
+
     /** Claims the lowest free guest CID; the caller releases it with {@link #releaseCid}. */
     long claimCid() throws IOException {
         Path cids = Files.createDirectories(root.resolve("cids"));

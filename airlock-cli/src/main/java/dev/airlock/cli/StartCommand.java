@@ -66,7 +66,11 @@ final class StartCommand {
             Thread hook = new Thread(() -> machine.vm().stop(VmResult.Outcome.STOPPED, "the airlock process was interrupted"));
             Runtime.getRuntime().addShutdownHook(hook);
             VmResult result;
+            VmControl control = null;
             try {
+                RuntimeDir runtime = RuntimeDir.fromEnvironment();
+                control = VmControl.listen(runtime.controlSocket(name), machine::status,
+                        () -> machine.vm().stop(VmResult.Outcome.STOPPED, "stopped by 'airlock stop --force'"));
                 machine.start();
                 try (AgentClient agent = machine.connectAgent(timeout)) {
                     err.println("airlock: " + name + " is running (guest CID " + machine.cid() + ", vsock " + machine.vsockSocket()
@@ -75,7 +79,11 @@ final class StartCommand {
                     if (!machine.vm().hasEnded()) err.println("airlock: the guest agent did not answer: " + e.getMessage());
                 }
                 result = machine.vm().await(timeout);
+            } catch (IOException e) {
+                err.println("airlock: " + e.getMessage());
+                return ExitCodes.VM_FAILED;
             } finally {
+                if (control != null) control.close();
                 machine.close();
                 try {
                     Runtime.getRuntime().removeShutdownHook(hook);
@@ -85,16 +93,19 @@ final class StartCommand {
             }
             return switch (result.outcome()) {
                 case POWEROFF -> 0;
+                case STOPPED -> result.reason().contains("airlock stop") ? 0 : failed(name, result, err);
                 case TIMEOUT -> {
                     err.println("airlock: " + name + ": " + result.reason());
                     yield ExitCodes.TIMEOUT;
                 }
-                default -> {
-                    err.println("airlock: " + name + " ended: " + result.outcome() + " (" + result.reason() + "); last console lines:");
-                    for (String line : result.consoleTail()) err.println("  | " + line);
-                    yield ExitCodes.VM_FAILED;
-                }
+                default -> failed(name, result, err);
             };
         }
+    }
+
+    private static int failed(String name, VmResult result, PrintStream err) {
+        err.println("airlock: " + name + " ended: " + result.outcome() + " (" + result.reason() + "); last console lines:");
+        for (String line : result.consoleTail()) err.println("  | " + line);
+        return ExitCodes.VM_FAILED;
     }
 }

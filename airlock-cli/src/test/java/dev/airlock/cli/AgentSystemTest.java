@@ -54,7 +54,7 @@ class AgentSystemTest {
         started = new CompletableFuture<>();
         Thread.ofPlatform().name("airlock-start").daemon(true).start(() -> {
             try {
-                started.complete(BootSystemTest.airlock("start", NAME, "--memory", "384"));
+                started.complete(BootSystemTest.airlock("start", NAME, "--memory", "512"));
             } catch (Throwable t) {
                 started.completeExceptionally(t);
             }
@@ -258,6 +258,35 @@ class AgentSystemTest {
         assertEquals(0, r.exit(), r::toString);
         // 0x43: ACKNOWLEDGE | DRIVER | DEVICE_NEEDS_RESET.
         assertEquals("status 0x00000043\n16\n", r.out(), r::toString);
+    }
+
+    /** ps reports the VM; memory the guest fills and frees goes back to the host (free page reporting). */
+    @Test @Order(8)
+    void psShowsMemoryReturningAfterTheGuestFreesIt() throws Exception {
+        long before = status().residentBytes();
+        BootSystemTest.Run fill = BootSystemTest.airlock("exec", NAME, "--", "sh", "-c",
+                "dd if=/dev/zero of=/tmp/fill bs=1M count=200 2>/dev/null && echo filled");
+        assertEquals("filled\n", fill.out(), fill::toString);
+        long peak = status().residentBytes();
+        long freedAt = System.nanoTime();
+        BootSystemTest.Run free = BootSystemTest.airlock("exec", NAME, "--", "rm", "/tmp/fill");
+        assertEquals(0, free.exit(), free::toString);
+        long after = peak;
+        while (System.nanoTime() - freedAt < TimeUnit.SECONDS.toNanos(30) && after - before > (40L << 20)) {
+            Thread.sleep(250);
+            after = status().residentBytes();
+        }
+        System.out.printf("guest RAM resident on the host: %d MiB, after a 200 MiB fill %d MiB, %.1f s after rm %d MiB%n",
+                before >> 20, peak >> 20, (System.nanoTime() - freedAt) / 1e9, after >> 20);
+        assertTrue(peak - before > (180L << 20), "the fill did not show: " + (before >> 20) + " -> " + (peak >> 20) + " MiB");
+        assertTrue(after - before < (40L << 20), "not returned: " + (before >> 20) + " -> " + (after >> 20) + " MiB");
+        BootSystemTest.Run ps = BootSystemTest.airlock("ps");
+        assertTrue(ps.out().contains(NAME), ps::toString);
+    }
+
+    static VmStatus status() throws Exception {
+        return VmStatus.fromJson(VmControl.ask(RuntimeDir.fromEnvironment().controlSocket(NAME), "STATUS",
+                Duration.ofSeconds(5)));
     }
 
     static String hex(byte[] b) {

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class FrameFuzzTest {
 
     private static final long BASE_SEED = Long.getLong("airlock.fuzz.seed", 0x5EED_A6E7L);
-    private static final int CASES = 2_000;
+    private static final int CASES = Integer.getInteger("airlock.fuzz.cases", 2_000);
 
     interface Parser {
         void parse(byte[] payload) throws AgentProtocolException;

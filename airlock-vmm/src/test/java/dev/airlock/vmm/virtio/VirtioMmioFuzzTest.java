@@ -56,7 +56,7 @@ class VirtioMmioFuzzTest {
                 .as(Op::new);
     }
 
-    @Property(tries = 300)
+    @Property
     void randomDriversNeverBreakTheTransport(@ForAll @Size(max = 80) List<@From("ops") Op> ops,
                                              @ForAll long ramSeed, @ForAll boolean block,
                                              @ForAll boolean setUp) {

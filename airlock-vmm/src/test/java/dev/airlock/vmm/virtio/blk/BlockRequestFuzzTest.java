@@ -55,7 +55,7 @@ class BlockRequestFuzzTest {
                 Tuple.of(1, Arbitraries.longs()));
     }
 
-    @Property(tries = 400)
+    @Property
     void randomRequestsAreAnsweredAndNeverEscape(
             @ForAll("types") int type,
             @ForAll("sectors") long sector,

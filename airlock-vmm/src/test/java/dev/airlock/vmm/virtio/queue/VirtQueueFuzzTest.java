@@ -85,7 +85,7 @@ class VirtQueueFuzzTest {
                 Tuple.of(1, Arbitraries.integers().between(0, 0xffff)));
     }
 
-    @Property(tries = 300)
+    @Property
     void randomRingsNeverEscapeAsAnythingButVirtQueueException(
             @ForAll @Size(16) java.util.List<@From("gpas") Long> addrs,
             @ForAll @Size(16) java.util.List<@From("lengths") Integer> lens,

@@ -1,0 +1,66 @@
+package dev.airlock.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * {@code airlock ps}: the running VMs and what they cost the host. RESIDENT is guest RAM the host
+ * really holds for the VM (pages the guest never touched, or freed and reported, cost nothing);
+ * BALLOON is what the balloon holds; PSS is the whole airlock process's proportional set size,
+ * which includes the JVM itself and every VM it runs.
+ */
+final class PsCommand {
+    static final String USAGE = "usage: airlock ps [--json]\n  Lists running VMs with their memory as the host sees it.";
+
+    private PsCommand() {}
+
+    static int run(String[] args, PrintStream out, PrintStream err) throws UsageException {
+        boolean json = args.length == 1 && args[0].equals("--json");
+        if (args.length > 0 && !json) throw new UsageException("ps takes no arguments but --json");
+        RuntimeDir runtime = RuntimeDir.fromEnvironment();
+        List<VmStatus> running = new ArrayList<>();
+        Path vms = runtime.root().resolve("vms");
+        if (Files.isDirectory(vms)) {
+            try (Stream<Path> dirs = Files.list(vms)) {
+                for (Path dir : dirs.sorted().toList()) {
+                    Path control = dir.resolve("control.sock");
+                    if (!Files.exists(control)) continue; // a plain 'run', or a VM still starting
+                    try {
+                        running.add(VmStatus.fromJson(VmControl.ask(control, "STATUS", Duration.ofSeconds(2))));
+                    } catch (IOException | IllegalArgumentException e) {
+                        err.println("airlock: " + dir.getFileName() + ": no answer (" + e.getMessage() + ")");
+                    }
+                }
+            } catch (IOException e) {
+                err.println("airlock: cannot list " + vms + ": " + e.getMessage());
+                return 1;
+            }
+        }
+        if (json) {
+            out.println("[" + String.join(",", running.stream().map(VmStatus::toJson).toList()) + "]");
+            return 0;
+        }
+        out.printf("%-20s %8s %5s %4s %9s %9s %9s %9s %9s%n", "NAME", "PID", "CID", "CPUS", "MEMORY", "RESIDENT",
+                "BALLOON", "UPTIME", "PSS");
+        for (VmStatus s : running) {
+            out.printf("%-20s %8d %5d %4d %9s %9s %9s %9s %9s%n", s.name(), s.pid(), s.cid(), s.cpus(), mib(s.memoryBytes()),
+                    mib(s.residentBytes()), mib(s.balloonBytes()), uptime(s.uptimeMillis()), mib(s.processPssBytes()));
+        }
+        return 0;
+    }
+
+    private static String mib(long bytes) {
+        return bytes < 0 ? "-" : String.format("%.1fM", bytes / 1048576.0);
+    }
+
+    private static String uptime(long ms) {
+        long s = ms / 1000;
+        return s < 60 ? s + "s" : s < 3600 ? (s / 60) + "m" + (s % 60) + "s" : (s / 3600) + "h" + (s % 3600 / 60) + "m";
+    }
+}

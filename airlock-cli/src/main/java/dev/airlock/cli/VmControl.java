@@ -1,0 +1,142 @@
+package dev.airlock.cli;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+
+/**
+ * The control socket of a VM that {@code airlock start} runs ({@code vms/NAME/control.sock}): one
+ * request line, one answer line. {@code STATUS} answers the VM's {@link VmStatus} as JSON;
+ * {@code STOP} stops the VM at once (no guest sync: {@code airlock stop} asks the agent for that first).
+ */
+final class VmControl implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(VmControl.class.getName());
+    private static final int MAX_LINE_BYTES = 64;
+
+    private final Path path;
+    private final ServerSocketChannel server;
+    private final Supplier<VmStatus> status;
+    private final Runnable stop;
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    private VmControl(Path path, ServerSocketChannel server, Supplier<VmStatus> status, Runnable stop) {
+        this.path = path;
+        this.server = server;
+        this.status = status;
+        this.stop = stop;
+        acceptor = Thread.ofVirtual().name("airlock-control " + path).start(this::acceptLoop);
+    }
+
+    static VmControl listen(Path path, Supplier<VmStatus> status, Runnable stop) throws IOException {
+        Files.createDirectories(path.toAbsolutePath().getParent());
+        Files.deleteIfExists(path);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            server.bind(UnixDomainSocketAddress.of(path));
+        } catch (IOException e) {
+            server.close();
+            throw new IOException("cannot listen on the control socket " + path + ": " + e.getMessage(), e);
+        }
+        return new VmControl(path, server, status, stop);
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            try {
+                SocketChannel client = server.accept();
+                Thread.ofVirtual().start(() -> serve(client));
+            } catch (IOException e) {
+                if (!closed) LOG.warning("control socket " + path + " stopped: " + e.getMessage());
+                return;
+            }
+        }
+    }
+
+    private void serve(SocketChannel client) {
+        try (client) {
+            String line = readLine(client);
+            String answer = switch (line == null ? "" : line.strip()) {
+                case "STATUS" -> status.get().toJson();
+                case "STOP" -> {
+                    stop.run();
+                    yield "{\"stopping\":true}";
+                }
+                default -> "{\"error\":\"expected STATUS or STOP\"}";
+            };
+            ByteBuffer out = ByteBuffer.wrap((answer + "\n").getBytes(StandardCharsets.UTF_8));
+            while (out.hasRemaining()) client.write(out);
+        } catch (IOException | RuntimeException e) {
+            LOG.fine(() -> "control request failed: " + e);
+        }
+    }
+
+    /** Sends {@code request} to the control socket at {@code path} and returns the answer line. */
+    static String ask(Path path, String request, Duration timeout) throws IOException {
+        try (var executor = Executors.newVirtualThreadPerTaskExecutor();
+             SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            var answer = executor.submit(() -> {
+                channel.connect(UnixDomainSocketAddress.of(path));
+                ByteBuffer out = ByteBuffer.wrap((request + "\n").getBytes(StandardCharsets.US_ASCII));
+                while (out.hasRemaining()) channel.write(out);
+                ByteBuffer in = ByteBuffer.allocate(1 << 16);
+                while (channel.read(in) >= 0 && in.hasRemaining()) {
+                    if (in.position() > 0 && in.get(in.position() - 1) == '\n') break;
+                }
+                return new String(in.array(), 0, in.position(), StandardCharsets.UTF_8).strip();
+            });
+            try {
+                return answer.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                channel.close();
+                throw new IOException("no answer from " + path + " within " + timeout.toMillis() + " ms");
+            } catch (ExecutionException e) {
+                throw new IOException(String.valueOf(e.getCause().getMessage()), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
+            }
+        }
+    }
+
+    private static String readLine(SocketChannel channel) throws IOException {
+        var line = new StringBuilder();
+        ByteBuffer one = ByteBuffer.allocate(1);
+        while (line.length() < MAX_LINE_BYTES) {
+            one.clear();
+            if (channel.read(one) < 0) return line.toString();
+            char ch = (char) (one.get(0) & 0xff);
+            if (ch == '\n') return line.toString();
+            line.append(ch);
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            server.close();
+            acceptor.join(5000);
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.fine("cannot remove " + path + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
