@@ -84,8 +84,8 @@ final class AgentCommands {
         if (stdin) request = request.withStdin();
         try (AgentClient agent = connect(name)) {
             ExecProcess process = agent.exec(request);
-            Thread o = pump(process.stdout(), out);
-            Thread e = pump(process.stderr(), err);
+            Thread o = Streams.pump(process.stdout(), out);
+            Thread e = Streams.pump(process.stderr(), err);
             if (stdin) {
                 Thread.ofVirtual().start(() -> {
                     try (OutputStream to = process.stdin()) {
@@ -222,17 +222,4 @@ final class AgentCommands {
         return 0;
     }
 
-    private static Thread pump(InputStream from, PrintStream to) {
-        return Thread.ofVirtual().start(() -> {
-            byte[] buf = new byte[64 << 10];
-            try {
-                for (int n; (n = from.read(buf)) > 0; ) {
-                    to.write(buf, 0, n);
-                    to.flush();
-                }
-            } catch (IOException ignored) {
-                // the stream ends with the connection; the exit status says what happened
-            }
-        });
-    }
 }

@@ -192,8 +192,8 @@ final class RunCommand {
         try (AgentClient agent = MicroVm.connectAgent(machine.vsockSocket(),
                 Duration.ofNanos(Math.max(1, deadline - System.nanoTime())), vm)) {
             ExecProcess process = agent.exec(ExecRequest.of(o.command()));
-            Thread stdout = pump(process.stdout(), out);
-            Thread stderr = pump(process.stderr(), err);
+            Thread stdout = Streams.pump(process.stdout(), out);
+            Thread stderr = Streams.pump(process.stderr(), err);
             // A guest that panics or is stopped leaves the connection open until the VM closes: watch the VM too.
             java.util.Optional<ExitStatus> status = java.util.Optional.empty();
             while (status.isEmpty() && !vm.hasEnded() && deadline - System.nanoTime() > 0) {
@@ -234,19 +234,6 @@ final class RunCommand {
     private static final int ENOENT = 2;
     private static final long POLL_NANOS = 100_000_000;
 
-    private static Thread pump(java.io.InputStream from, PrintStream to) {
-        return Thread.ofVirtual().start(() -> {
-            byte[] buf = new byte[64 << 10];
-            try {
-                for (int n; (n = from.read(buf)) > 0; ) {
-                    to.write(buf, 0, n);
-                    to.flush();
-                }
-            } catch (IOException ignored) {
-                // the stream ends with the connection; the exit status says what happened
-            }
-        });
-    }
 
     /** With --console the terminal is the guest's: typed bytes go to its UART (a daemon thread, ends with the process). */
     private static void forwardStdin(Vm vm) {

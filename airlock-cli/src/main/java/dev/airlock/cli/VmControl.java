@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
+import dev.airlock.vmm.io.UnixSockets;
 
 /**
  * The control socket of a VM that {@code airlock start} runs ({@code vms/NAME/control.sock}): one
@@ -42,16 +43,7 @@ final class VmControl implements AutoCloseable {
     }
 
     static VmControl listen(Path path, Supplier<VmStatus> status, Runnable stop) throws IOException {
-        Files.createDirectories(path.toAbsolutePath().getParent());
-        Files.deleteIfExists(path);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            server.bind(UnixDomainSocketAddress.of(path));
-        } catch (IOException e) {
-            server.close();
-            throw new IOException("cannot listen on the control socket " + path + ": " + e.getMessage(), e);
-        }
-        return new VmControl(path, server, status, stop);
+        return new VmControl(path, UnixSockets.listen(path, "the control socket"), status, stop);
     }
 
     private void acceptLoop() {
@@ -68,7 +60,7 @@ final class VmControl implements AutoCloseable {
 
     private void serve(SocketChannel client) {
         try (client) {
-            String line = readLine(client);
+            String line = UnixSockets.readLine(client, MAX_LINE_BYTES);
             String answer = switch (line == null ? "" : line.strip()) {
                 case "STATUS" -> status.get().toJson();
                 case "STOP" -> {
@@ -110,19 +102,6 @@ final class VmControl implements AutoCloseable {
                 throw new IOException("interrupted");
             }
         }
-    }
-
-    private static String readLine(SocketChannel channel) throws IOException {
-        var line = new StringBuilder();
-        ByteBuffer one = ByteBuffer.allocate(1);
-        while (line.length() < MAX_LINE_BYTES) {
-            one.clear();
-            if (channel.read(one) < 0) return line.toString();
-            char ch = (char) (one.get(0) & 0xff);
-            if (ch == '\n') return line.toString();
-            line.append(ch);
-        }
-        return null;
     }
 
     @Override

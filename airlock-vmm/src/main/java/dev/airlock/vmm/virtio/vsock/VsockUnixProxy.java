@@ -6,6 +6,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import dev.airlock.vmm.io.UnixSockets;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,16 +47,7 @@ public final class VsockUnixProxy implements AutoCloseable {
      * into {@code device}'s guest.
      */
     public static VsockUnixProxy listen(VirtioVsock device, Path path) throws IOException {
-        Files.createDirectories(path.toAbsolutePath().getParent());
-        Files.deleteIfExists(path);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            server.bind(UnixDomainSocketAddress.of(path));
-        } catch (IOException e) {
-            server.close();
-            throw new IOException("cannot listen on the vsock socket " + path + ": " + e.getMessage(), e);
-        }
-        return new VsockUnixProxy(device, path, server);
+        return new VsockUnixProxy(device, path, UnixSockets.listen(path, "the vsock socket"));
     }
 
     public Path path() { return path; }
@@ -89,7 +81,7 @@ public final class VsockUnixProxy implements AutoCloseable {
 
     private void handshake(SocketChannel client) {
         try {
-            String line = readLine(client);
+            String line = UnixSockets.readLine(client, MAX_LINE_BYTES);
             int port = parseConnect(line);
             if (port < 0) {
                 reply(client, "ERR expected 'CONNECT <port>'\n");
@@ -137,20 +129,6 @@ public final class VsockUnixProxy implements AutoCloseable {
     private static void reply(SocketChannel client, String text) throws IOException {
         ByteBuffer bb = ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII));
         while (bb.hasRemaining()) client.write(bb);
-    }
-
-    /** One line, read a byte at a time so nothing after it is consumed; null at EOF or past the limit. */
-    private static String readLine(SocketChannel channel) throws IOException {
-        var line = new StringBuilder();
-        ByteBuffer one = ByteBuffer.allocate(1);
-        while (line.length() < MAX_LINE_BYTES) {
-            one.clear();
-            if (channel.read(one) < 0) return null;
-            char ch = (char) (one.get(0) & 0xff);
-            if (ch == '\n') return line.toString();
-            line.append(ch);
-        }
-        return null;
     }
 
     private static void closeQuietly(SocketChannel channel) {
