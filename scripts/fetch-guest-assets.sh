@@ -15,4 +15,6 @@ if [ "${major:-0}" -lt 22 ] 2>/dev/null; then
   echo "airlock: $java is Java ${major:-?}; fetching guest assets needs Java 22+ (set JAVA_HOME)" >&2; exit 1
 fi
 # The source launcher compiles the other classes it needs from the same source tree.
-exec "$java" "$root/airlock-guest/src/main/java/dev/airlock/guest/assets/FetchGuestAssets.java" "$@"
+# The resources (the pinned index hashes) sit beside the sources, not in a jar.
+exec "$java" -cp "$root/airlock-guest/src/main/resources" \
+  "$root/airlock-guest/src/main/java/dev/airlock/guest/assets/FetchGuestAssets.java" "$@"
