@@ -84,6 +84,39 @@ public final class Plic implements BusDevice {
         }
     }
 
+    /**
+     * The guest-programmed state (priorities, enables, thresholds, claimed sources), for a snapshot.
+     * Input levels are not in it: the restored devices drive their lines again.
+     */
+    public byte[] saveState() {
+        synchronized (lock) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * (2 + priority.length + inService.length + enable.length
+                    + threshold.length)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putInt(contexts).putInt(MAX_SOURCE_ID);
+            for (int v : priority) b.putInt(v);
+            for (int v : inService) b.putInt(v);
+            for (int v : enable) b.putInt(v);
+            for (int v : threshold) b.putInt(v);
+            return b.array();
+        }
+    }
+
+    /** Puts back what {@link #saveState} saved, on a PLIC with as many harts, and updates the harts' lines. */
+    public void restoreState(java.nio.ByteBuffer b) {
+        synchronized (lock) {
+            int savedContexts = b.getInt(), savedSources = b.getInt();
+            if (savedContexts != contexts || savedSources != MAX_SOURCE_ID) {
+                throw new IllegalArgumentException("PLIC state for " + savedContexts + " contexts and " + savedSources
+                        + " sources does not fit this PLIC (" + contexts + ", " + MAX_SOURCE_ID + ")");
+            }
+            for (int i = 0; i < priority.length; i++) priority[i] = Math.clamp(b.getInt(), 0, MAX_PRIORITY);
+            for (int i = 0; i < inService.length; i++) inService[i] = b.getInt();
+            for (int i = 0; i < enable.length; i++) enable[i] = b.getInt();
+            for (int i = 0; i < threshold.length; i++) threshold[i] = Math.clamp(b.getInt(), 0, MAX_PRIORITY);
+            updateOutputs(true);
+        }
+    }
+
     /** The wire into source {@code n} (1..95), for a device to drive. */
     public IrqLine source(int n) {
         checkSource(n);

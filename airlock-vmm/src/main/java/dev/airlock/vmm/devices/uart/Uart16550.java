@@ -207,6 +207,43 @@ public final class Uart16550 implements BusDevice {
         }
     }
 
+    /** Registers and received-but-unread bytes, for a snapshot; pending output is flushed to the sink first. */
+    public byte[] saveState() {
+        synchronized (lock) {
+            flushLocked();
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(48 + rxCount).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putInt(ier).putInt(lcr).putInt(mcr).putInt(scr).putInt(dll).putInt(dlm).putInt(rxTriggerBytes);
+            b.put((byte) (fifoEnabled ? 1 : 0)).put((byte) (thrEmptyInterrupt ? 1 : 0)).put((byte) (overrun ? 1 : 0)).put((byte) 0);
+            b.putInt(rxCount);
+            for (int i = 0; i < rxCount; i++) b.put(rx[(rxHeadIndex + i) % rx.length]);
+            return java.util.Arrays.copyOf(b.array(), b.position());
+        }
+    }
+
+    /** Puts back what {@link #saveState} saved, and the interrupt line with it. */
+    public void restoreState(java.nio.ByteBuffer b) {
+        synchronized (lock) {
+            resetLocked();
+            ier = b.getInt() & 0x0f;
+            lcr = b.getInt() & 0xff;
+            mcr = b.getInt() & 0x1f;
+            scr = b.getInt() & 0xff;
+            dll = b.getInt() & 0xff;
+            dlm = b.getInt() & 0xff;
+            int trigger = b.getInt();
+            rxTriggerBytes = java.util.Arrays.stream(RX_TRIGGER_BYTES).anyMatch(t -> t == trigger) ? trigger : 1;
+            fifoEnabled = b.get() != 0;
+            thrEmptyInterrupt = b.get() != 0;
+            overrun = b.get() != 0;
+            b.get();
+            int n = b.getInt();
+            if (n < 0 || n > rx.length) throw new IllegalArgumentException("UART state holds " + n + " received bytes; the FIFO has " + rx.length);
+            for (int i = 0; i < n; i++) rx[i] = b.get();
+            rxCount = n;
+            updateIrq();
+        }
+    }
+
     // ---- under lock ----
 
     private void resetLocked() {

@@ -327,4 +327,24 @@ class Uart16550Test {
         });
         assertTrue(allocated < 1024, "UART register accesses allocated " + allocated + " bytes");
     }
+
+    @Test
+    void registersAndUnreadInputSurviveASaveAndRestore() {
+        write(LCR, 0x80);
+        write(0, 0x0c); // divisor latch low
+        write(LCR, 0x03);
+        write(IER, 0x01);
+        write(SCR, 0x5a);
+        uart.receive(ascii("abc"));
+        assertEquals('a', read(RBR));
+        byte[] saved = uart.saveState();
+        Uart16550 copy = new Uart16550(out, irq);
+        copy.restoreState(java.nio.ByteBuffer.wrap(saved).order(java.nio.ByteOrder.LITTLE_ENDIAN));
+        assertEquals(0x5a, (int) copy.read(SCR, 1));
+        assertEquals(0x01, (int) copy.read(IER, 1));
+        assertEquals('b', (int) copy.read(RBR, 1));
+        assertEquals('c', (int) copy.read(RBR, 1));
+        copy.write(LCR, 1, 0x83);
+        assertEquals(0x0c, (int) copy.read(0, 1), "the divisor came back");
+    }
 }
