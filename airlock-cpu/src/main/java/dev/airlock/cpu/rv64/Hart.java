@@ -87,6 +87,23 @@ public final class Hart implements HartInterrupts {
     private long curPageKey = -1;
     private long[] curOps;
     private long curPageHva;
+    /** The translated blocks of the current code page, by slot; null while it has none. */
+    private Block[] curBlocks;
+
+    // The block translator (see BlockTranslator): on unless -Dairlock.cpu.jit=false; heads run through
+    // the interpreter until they have been reached jitThreshold times.
+    boolean jit = JIT_DEFAULT;
+    int jitThreshold = JIT_THRESHOLD;
+    private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "false"));
+    private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 64);
+    private static final int HEAT_BITS = 12;
+    private final long[] heatHva = new long[1 << HEAT_BITS];
+    private final int[] heatCount = new int[1 << HEAT_BITS];
+    /** Set by a store that dropped decoded code; a translated block ends after such a store. */
+    boolean codeWritten;
+    /** Instructions a translated block retired before the one that trapped. */
+    int blockRetired;
+    private long blocksRun, blockInstructions;
 
     private final Trap trap = new Trap();
     private int rawInsn;
@@ -147,6 +164,7 @@ public final class Hart implements HartInterrupts {
      * Runs at most about {@code maxInstructions} instructions. Returns one of the EXIT_ codes.
      */
     public int run(long maxInstructions) {
+        if (jit && !referenceOnly) return runTranslated(maxInstructions);
         exitReason = -1;
         long executed = 0;
         while (true) {
@@ -169,6 +187,80 @@ public final class Hart implements HartInterrupts {
             if (executed >= maxInstructions) return EXIT_BUDGET;
         }
     }
+
+    /**
+     * {@link #run} with translated blocks: at each block head (a jump target, or where a block left
+     * off) run its block if it has one; otherwise count the head and interpret up to the next jump.
+     */
+    private int runTranslated(long maxInstructions) {
+        exitReason = -1;
+        long executed = 0;
+        while (true) {
+            poll();
+            if (exitReason >= 0) return exitReason;
+            int n = POLL_INTERVAL;
+            try {
+                while (n > 0 && !pollNow) {
+                    long pc = this.pc;
+                    if (((pc & PAGE_MASK) | fetchCtx) != curPageKey || curOps[CodeCache.DEAD] != 0) enterPage(pc);
+                    int slot = (int) (pc >>> 1) & (CodeCache.SLOTS - 1);
+                    Block[] blocks = curBlocks;
+                    Block b = blocks == null ? null : blocks[slot];
+                    if (b == null && isHot(curPageHva + (pc & 0xfff))) b = translate(pc);
+                    if (b != null && b != Block.NONE) {
+                        codeWritten = false;
+                        int retired = b.run(this, pc);
+                        n -= retired;
+                        blocksRun++;
+                        blockInstructions += retired;
+                        continue;
+                    }
+                    do { // interpret up to the next control transfer, which is the next head
+                        long before = this.pc;
+                        step();
+                        n--;
+                        long delta = this.pc - before;
+                        if (delta != 2 && delta != 4) break;
+                    } while (n > 0 && !pollNow);
+                }
+            } catch (Trap t) {
+                n -= blockRetired;
+                blockRetired = 0;
+                enterTrap(t.cause, t.tval);
+                executed++;
+            }
+            int done = POLL_INTERVAL - n;
+            instret += done;
+            executed += done;
+            if (exitReason >= 0) return exitReason;
+            if (executed >= maxInstructions) return EXIT_BUDGET;
+        }
+    }
+
+    private boolean isHot(long hva) {
+        int i = (int) ((hva * 0x9E3779B97F4A7C15L) >>> (64 - HEAT_BITS));
+        if (heatHva[i] != hva) {
+            heatHva[i] = hva;
+            heatCount[i] = 1;
+        } else {
+            heatCount[i]++;
+        }
+        return heatCount[i] > jitThreshold;
+    }
+
+    /** Translates the block at {@code pc} (in the current code page) and installs it in the page's table. */
+    private Block translate(long pc) {
+        long[] ops = curOps;
+        Block b = BlockTranslator.translate(this::decodedAt, (int) (pc & 0xfff));
+        Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), b);
+        if (table != null) curBlocks = table;
+        return b;
+    }
+
+    /** Blocks entered and the instructions they retired, for measurements. */
+    public long blocksRun() { return blocksRun; }
+
+    public long blockInstructions() { return blockInstructions; }
 
     /** Executes one instruction, or takes one trap or interrupt; for tests and debuggers. */
     void singleStep() {
@@ -441,8 +533,38 @@ public final class Hart implements HartInterrupts {
         long hva = tlbXTag[idx] == ((pc & PAGE_MASK) | fetchCtx) ? pc + tlbXDelta[idx] : fetchSlow(pc);
         curPageHva = hva & PAGE_MASK;
         curOps = code.page(hva);
+        curBlocks = code.blocks(hva);
         curPageKey = (pc & PAGE_MASK) | fetchCtx;
         return curOps;
+    }
+
+    /**
+     * The decoded op at {@code offset} in the current code page, decoding it if new, for the block
+     * translator; 0 for a 4-byte instruction that crosses into the next page.
+     */
+    private long decodedAt(int offset) {
+        int slot = offset >>> 1;
+        long d = curOps[slot];
+        if (d != 0) return d;
+        long hva = curPageHva + offset;
+        int lo = ALL.get(I16, hva) & 0xffff;
+        if ((lo & 3) != 3) {
+            d = Decoder.decode(Rvc.expand(lo), lo);
+        } else if (offset == 0xffe) {
+            return 0;
+        } else {
+            d = Decoder.decode(ALL.get(I32, hva), -1);
+        }
+        curOps[slot] = d;
+        return d;
+    }
+
+    /** A generic instruction inside a translated block, through the reference interpreter; pc is set. */
+    void execGeneric(long d) {
+        boolean compressed = (d & Decoder.COMPRESSED) != 0;
+        int insn = (int) (d >>> 32);
+        rawInsn = compressed ? (int) (d >>> 8) & 0xffff : insn;
+        execute(insn, compressed ? 2 : 4);
     }
 
     private long decode(long pc, long[] ops, int slot) {
@@ -1116,7 +1238,10 @@ public final class Hart implements HartInterrupts {
                 default -> ALL.set(I64, hva, v);
             }
             // After the TLB fill, so a page registered as code meanwhile has revoked that entry already.
-            if (code.isCode(hva)) code.invalidate(hva);
+            if (code.isCode(hva)) {
+                code.invalidate(hva);
+                codeWritten = true;
+            }
             return;
         }
         if (!mmio.isMapped(gpa)) throw fault(Trap.STORE_ACCESS, va);
@@ -1131,7 +1256,10 @@ public final class Hart implements HartInterrupts {
         long gpa = translate(va, access, dataPriv);
         long hva = ram.hvaOf(gpa);
         if (hva < 0) throw fault(access == ACCESS_READ ? Trap.LOAD_ACCESS : Trap.STORE_ACCESS, va);
-        if (access == ACCESS_WRITE && code.isCode(hva)) code.invalidate(hva);
+        if (access == ACCESS_WRITE && code.isCode(hva)) {
+            code.invalidate(hva);
+            codeWritten = true;
+        }
         return hva;
     }
 
