@@ -12,15 +12,20 @@ package dev.airlock.cpu.rv64;
 abstract class Block {
     /** Stands in a page's block table for a head that does not translate, so it is not tried again. */
     static final Block NONE = new Block() {
-        @Override int run(Hart h, long pc) { throw new IllegalStateException("NONE is never run"); }
+        @Override int run(Hart h, long pc, int budget) { throw new IllegalStateException("NONE is never run"); }
     };
 
     /**
      * Runs the block from its first instruction, at virtual address {@code pc}. Returns the number of
-     * instructions retired, with {@code h.pc} at the next one. On a guest trap it leaves {@code h.pc} at
-     * the faulting instruction and the number retired before it in {@code h.blockRetired}, and rethrows.
+     * instructions retired, with {@code h.pc} at the next one. A block that jumps back to its start loops
+     * inside while fewer than {@code budget} instructions have retired and no poll is due. On a guest
+     * trap it leaves {@code h.pc} at the faulting instruction and the number retired before it in
+     * {@code h.blockRetired}, and rethrows.
      */
-    abstract int run(Hart h, long pc);
+    abstract int run(Hart h, long pc, int budget);
+
+    /** How often the run loop entered this block; at a threshold it is translated again with inlined memory access. */
+    int runs;
 
     // Small helpers the generated code calls; HotSpot inlines them.
 

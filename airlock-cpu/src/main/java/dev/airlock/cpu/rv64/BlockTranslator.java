@@ -41,26 +41,31 @@ final class BlockTranslator {
     static final int MAX_INSTRUCTIONS = 64;
 
     private static final MethodHandles.Lookup LOOKUP = MethodHandles.lookup();
-    private static final ClassFile CLASS_FILE = ClassFile.of(
+    // Class file version 49 needs no StackMapTable (the JVM infers types when it verifies), which saves
+    // the ClassFile API its most expensive pass; translation runs on the hart's thread.
+    private static final ClassFile CLASS_FILE = ClassFile.of(ClassFile.StackMapsOption.DROP_STACK_MAPS,
             ClassFile.ClassHierarchyResolverOption.of(ClassHierarchyResolver.ofClassLoading(LOOKUP)));
     private static final MethodType CONSTRUCTOR = MethodType.methodType(void.class);
 
     private static final ClassDesc CD_HART = ClassDesc.of(Hart.class.getName());
     private static final ClassDesc CD_BLOCK = ClassDesc.of(Block.class.getName());
     private static final ClassDesc CD_TRAP = ClassDesc.of(Trap.class.getName());
+    // Two names, so HotSpot can be told to give blocks C1 only and hot blocks C2 (see the launcher).
     private static final ClassDesc CD_GENERATED = ClassDesc.of(Block.class.getPackageName() + ".TranslatedBlock");
+    private static final ClassDesc CD_GENERATED_HOT = ClassDesc.of(Block.class.getPackageName() + ".HotBlock");
     private static final ClassDesc CD_LONGS = CD_long.arrayType();
-    private static final MethodTypeDesc MTD_RUN = MethodTypeDesc.of(CD_int, CD_HART, CD_long);
+    private static final MethodTypeDesc MTD_RUN = MethodTypeDesc.of(CD_int, CD_HART, CD_long, CD_int);
     private static final MethodTypeDesc MTD_LOAD = MethodTypeDesc.of(CD_long, CD_long);
     private static final MethodTypeDesc MTD_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
     private static final MethodTypeDesc MTD_GENERIC = MethodTypeDesc.of(CD_void, CD_long);
     private static final MethodTypeDesc MTD_BINARY = MethodTypeDesc.of(CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_COMPARE = MethodTypeDesc.of(CD_int, CD_long, CD_long);
 
-    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 x[], 5 "at" (index << 12 | offset of the
-    // instruction that may trap), 6 retired count at exit, 7-8 next pc at exit, 9-10 scratch, 11 the trap,
-    // 12.. guest registers, two slots each.
-    private static final int HART = 1, PC = 2, X = 4, AT = 5, COUNT = 6, NEXT = 7, TMP = 9, THROWN = 11, REGS = 12;
+    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (index << 12 | offset of the
+    // instruction that may trap), 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the trap,
+    // 13 instructions retired by earlier turns of a loop, 14.. guest registers, two slots each.
+    private static final int HART = 1, PC = 2, BUDGET = 4, X = 5, AT = 6, COUNT = 7, NEXT = 8, TMP = 10, THROWN = 12,
+            BASE = 13, REGS = 14;
 
     /** Opcodes of generic instructions that leave fetch alone, so the block goes on after them. */
     private static boolean continuesAfterGeneric(int insn) {
@@ -78,9 +83,10 @@ final class BlockTranslator {
 
     /**
      * Translates the block at {@code startOffset} of a page, or returns {@link Block#NONE} when there is
-     * nothing worth translating there.
+     * nothing worth translating there. With {@code inlineMemory} its loads and stores call the methods
+     * the interpreter inlines too (fastest code, slowest to compile); without, out-of-line ones.
      */
-    static Block translate(Source source, int startOffset) {
+    static Block translate(Source source, int startOffset, boolean inlineMemory) {
         long[] ops = new long[MAX_INSTRUCTIONS];
         int[] offsets = new int[MAX_INSTRUCTIONS];
         int n = 0;
@@ -101,7 +107,7 @@ final class BlockTranslator {
             }
         }
         if (n == 0 || (n == 1 && endsWithGeneric)) return Block.NONE;
-        byte[] bytes = generate(ops, offsets, n, startOffset);
+        byte[] bytes = generate(ops, offsets, n, startOffset, inlineMemory);
         try {
             MethodHandles.Lookup hidden = LOOKUP.defineHiddenClass(bytes, true);
             return (Block) hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR).invoke();
@@ -110,7 +116,7 @@ final class BlockTranslator {
         }
     }
 
-    static byte[] generate(long[] ops, int[] offsets, int n, int startOffset) {
+    static byte[] generate(long[] ops, int[] offsets, int n, int startOffset, boolean inlineMemory) {
         // Which guest registers the block touches: those live in locals, read once at entry.
         int used = 0, written = 0;
         for (int k = 0; k < n; k++) {
@@ -130,12 +136,13 @@ final class BlockTranslator {
         written &= ~1;
         used = (used | written) & ~1;
         final int usedRegs = used, writtenRegs = written;
-        return CLASS_FILE.build(CD_GENERATED, cb -> {
+        return CLASS_FILE.build(inlineMemory ? CD_GENERATED_HOT : CD_GENERATED, cb -> {
+            cb.withVersion(49, 0);
             cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER);
             cb.withSuperclass(CD_BLOCK);
             cb.withMethodBody(INIT_NAME, MTD_void, 0, c -> c.aload(0).invokespecial(CD_BLOCK, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("run", MTD_RUN, ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, usedRegs, writtenRegs, startOffset).body(ops, offsets, n));
+                    c -> new Emitter(c, usedRegs, writtenRegs, startOffset, inlineMemory).body(ops, offsets, n));
         });
     }
 
@@ -148,15 +155,21 @@ final class BlockTranslator {
     private static final class Emitter {
         final CodeBuilder c;
         final int used, written, startOffset;
+        /** "" to call Hart.load64 and friends (inlined), "outOfLine" for the calls HotSpot keeps out of line. */
+        final String memoryPrefix;
         final Label exit;
+        final Label loopHead;
+        int length;
         final List<Runnable> stubs = new ArrayList<>();
 
-        Emitter(CodeBuilder c, int used, int written, int startOffset) {
+        Emitter(CodeBuilder c, int used, int written, int startOffset, boolean inlineMemory) {
             this.c = c;
+            this.memoryPrefix = inlineMemory ? "" : "outOfLine";
             this.used = used;
             this.written = written;
             this.startOffset = startOffset;
             this.exit = c.newLabel();
+            this.loopHead = c.newLabel();
         }
 
         static int slot(int reg) { return REGS + 2 * reg; }
@@ -205,18 +218,45 @@ final class BlockTranslator {
             }
         }
 
-        /** A side exit to pc + {@code delta} having retired {@code count} instructions. */
+        /**
+         * A side exit to pc + {@code delta} having retired {@code count} instructions (this turn). A jump
+         * back to the block's start loops inside the block while the budget lasts and no poll is due.
+         */
         Label exitTo(long delta, int count) {
             Label l = c.newLabel();
             stubs.add(() -> {
                 c.labelBinding(l);
+                if (delta == 0) {
+                    c.iinc(BASE, count);
+                    c.iload(BASE);
+                    constant(length);
+                    c.iadd().iload(BUDGET);
+                    Label leave = c.newLabel();
+                    c.if_icmpgt(leave);
+                    c.aload(HART).getfield(CD_HART, "pollNow", CD_boolean);
+                    c.ifne(leave);
+                    c.goto_(loopHead);
+                    c.labelBinding(leave);
+                    pcAt(0);
+                    c.lstore(NEXT);
+                    c.iload(BASE).istore(COUNT);
+                    c.goto_(exit);
+                    return;
+                }
                 pcAt(delta);
                 c.lstore(NEXT);
-                constant(count);
+                retired(count);
                 c.istore(COUNT);
                 c.goto_(exit);
             });
             return l;
+        }
+
+        /** Pushes the instructions retired: earlier turns of the loop plus {@code count} in this one. */
+        void retired(int count) {
+            c.iload(BASE);
+            constant(count);
+            c.iadd();
         }
 
         void mayTrap(int index, int delta) {
@@ -236,10 +276,13 @@ final class BlockTranslator {
             }
             c.iconst_0().istore(AT);
             c.iconst_0().istore(COUNT);
+            c.iconst_0().istore(BASE);
             c.lconst_0().lstore(NEXT);
             c.lconst_0().lstore(TMP);
             Label tryStart = c.newLabel(), tryEnd = c.newLabel(), handler = c.newLabel();
+            length = n;
             c.labelBinding(tryStart);
+            c.labelBinding(loopHead);
             boolean ended = false;
             for (int k = 0; k < n && !ended; k++) {
                 ended = instruction(ops[k], k, offsets[k] - startOffset, k == n - 1);
@@ -249,7 +292,7 @@ final class BlockTranslator {
                 int delta = offsets[n - 1] - startOffset + ((last & Decoder.COMPRESSED) != 0 ? 2 : 4);
                 pcAt(delta);
                 c.lstore(NEXT);
-                constant(n);
+                retired(n);
                 c.istore(COUNT);
                 c.goto_(exit);
             }
@@ -265,7 +308,7 @@ final class BlockTranslator {
             writeBack();
             c.aload(HART).iload(AT);
             constant(12);
-            c.iushr().putfield(CD_HART, "blockRetired", CD_int);
+            c.iushr().iload(BASE).iadd().putfield(CD_HART, "blockRetired", CD_int);
             c.aload(HART).lload(PC).iload(AT);
             constant(0xfff);
             c.iand().i2l().ladd().putfield(CD_HART, "pc", CD_long);
@@ -284,11 +327,7 @@ final class BlockTranslator {
                 case Decoder.AUIPC -> { pcAt((long) delta + imm); write(rd); }
                 case Decoder.JAL -> {
                     if (rd != 0) { pcAt(delta + len); write(rd); }
-                    pcAt((long) delta + imm);
-                    c.lstore(NEXT);
-                    constant(index + 1);
-                    c.istore(COUNT);
-                    c.goto_(exit);
+                    c.goto_(exitTo((long) delta + imm, index + 1));
                     return true;
                 }
                 case Decoder.JALR -> {
@@ -298,7 +337,7 @@ final class BlockTranslator {
                     constant(~1L);
                     c.land().lstore(NEXT); // before rd is written, which may be rs1
                     if (rd != 0) { pcAt(delta + len); write(rd); }
-                    constant(index + 1);
+                    retired(index + 1);
                     c.istore(COUNT);
                     c.goto_(exit);
                     return true;
@@ -323,11 +362,11 @@ final class BlockTranslator {
                     mayTrap(index, delta);
                     c.aload(HART);
                     address(rs1, imm);
-                    String method = switch (op) {
-                        case Decoder.LB, Decoder.LBU -> "load8";
-                        case Decoder.LH, Decoder.LHU -> "load16";
-                        case Decoder.LW, Decoder.LWU -> "load32";
-                        default -> "load64";
+                    String method = (memoryPrefix.isEmpty() ? "l" : memoryPrefix + "L") + switch (op) {
+                        case Decoder.LB, Decoder.LBU -> "oad8";
+                        case Decoder.LH, Decoder.LHU -> "oad16";
+                        case Decoder.LW, Decoder.LWU -> "oad32";
+                        default -> "oad64";
                     };
                     c.invokevirtual(CD_HART, method, MTD_LOAD);
                     switch (op) {
@@ -346,11 +385,11 @@ final class BlockTranslator {
                     c.aload(HART);
                     address(rs1, imm);
                     read(rs2);
-                    String method = switch (op) {
-                        case Decoder.SB -> "store8";
-                        case Decoder.SH -> "store16";
-                        case Decoder.SW -> "store32";
-                        default -> "store64";
+                    String method = (memoryPrefix.isEmpty() ? "s" : memoryPrefix + "S") + switch (op) {
+                        case Decoder.SB -> "tore8";
+                        case Decoder.SH -> "tore16";
+                        case Decoder.SW -> "tore32";
+                        default -> "tore64";
                     };
                     c.invokevirtual(CD_HART, method, MTD_STORE);
                     codeWrittenCheck(delta + len, index + 1);
@@ -365,7 +404,7 @@ final class BlockTranslator {
                     constant(d);
                     c.invokevirtual(CD_HART, "execGeneric", MTD_GENERIC);
                     if (!continuesAfterGeneric(imm)) { // it set pc itself; registers are already in x[]
-                        constant(index + 1);
+                        retired(index + 1);
                         c.ireturn();
                         return true;
                     }

@@ -26,7 +26,7 @@ public final class CodeCache {
     private long invalidations;
     private final int maxBlocks;
     private int liveBlocks;
-    private long blocksTranslated, blockFlushes;
+    private long blocksTranslated, blockFlushes, translateNanos, firstTranslateNanos;
 
     public CodeCache(dev.airlock.memory.GuestMemory ram) {
         this.ramHvaBase = ram.hvaOf(ram.baseGpa());
@@ -34,6 +34,23 @@ public final class CodeCache {
         this.pages = new long[(int) (ram.sizeBytes() >>> 12)][];
         this.blocks = new Block[pages.length][];
         this.maxBlocks = Integer.getInteger("airlock.cpu.jitMaxBlocks", 20_000);
+        if (Boolean.getBoolean("airlock.cpu.jitStats")) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("airlock: translator: " + stats())));
+        }
+    }
+
+    /** The translator's counters, for measurements. */
+    public synchronized String stats() {
+        long run = 0, inBlocks = 0, executed = 0;
+        for (Hart h : harts) {
+            run += h.blocksRun();
+            inBlocks += h.blockInstructions();
+            executed += h.instret();
+        }
+        return String.format("blocks_translated=%d live=%d flushes=%d translate_ms=%d (first %d) blocks_run=%d "
+                        + "instructions_in_blocks=%d of %d (%.1f%%), %.1f per block, invalidations=%d",
+                blocksTranslated, liveBlocks, blockFlushes, translateNanos / 1_000_000, firstTranslateNanos / 1_000_000, run, inBlocks, executed,
+                100.0 * inBlocks / Math.max(1, executed), (double) inBlocks / Math.max(1, run), invalidations);
     }
 
     /** The translated blocks of the RAM page at {@code hva}, or null while it has none. */
@@ -47,7 +64,9 @@ public final class CodeCache {
      * page was dropped meanwhile. At the cap on live blocks, all blocks are dropped first: their hidden
      * classes are unloaded once no hart runs them.
      */
-    synchronized Block[] install(long pageHva, long[] ops, int slot, Block block) {
+    synchronized Block[] install(long pageHva, long[] ops, int slot, Block block, long translateNanos) {
+        this.translateNanos += translateNanos;
+        if (firstTranslateNanos == 0) firstTranslateNanos = translateNanos;
         int gfn = (int) ((pageHva - ramHvaBase) >>> 12);
         if (pages[gfn] != ops) return null;
         if (block != Block.NONE) {
@@ -60,6 +79,8 @@ public final class CodeCache {
             table = new Block[SLOTS];
             blocks[gfn] = table;
         }
+        Block replaced = table[slot];
+        if (replaced != null && replaced != Block.NONE) liveBlocks--;
         table[slot] = block;
         return table;
     }

@@ -94,6 +94,9 @@ public final class Hart implements HartInterrupts {
     // the interpreter until they have been reached jitThreshold times.
     boolean jit = JIT_DEFAULT;
     int jitThreshold = JIT_THRESHOLD;
+    /** Runs after which a block is translated again with its loads and stores inlined (0: at once). */
+    int jitHotRuns = JIT_HOT_RUNS;
+    private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 100_000);
     private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "false"));
     private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 64);
     private static final int HEAT_BITS = 12;
@@ -206,22 +209,17 @@ public final class Hart implements HartInterrupts {
                     int slot = (int) (pc >>> 1) & (CodeCache.SLOTS - 1);
                     Block[] blocks = curBlocks;
                     Block b = blocks == null ? null : blocks[slot];
-                    if (b == null && isHot(curPageHva + (pc & 0xfff))) b = translate(pc);
+                    if (b == null && isHot(curPageHva + (pc & 0xfff))) b = translate(pc, false);
                     if (b != null && b != Block.NONE) {
+                        if (++b.runs == jitHotRuns) b = translate(pc, true);
                         codeWritten = false;
-                        int retired = b.run(this, pc);
+                        int retired = b.run(this, pc, n);
                         n -= retired;
                         blocksRun++;
                         blockInstructions += retired;
                         continue;
                     }
-                    do { // interpret up to the next control transfer, which is the next head
-                        long before = this.pc;
-                        step();
-                        n--;
-                        long delta = this.pc - before;
-                        if (delta != 2 && delta != 4) break;
-                    } while (n > 0 && !pollNow);
+                    n -= interpretToNextHead(n);
                 }
             } catch (Trap t) {
                 n -= blockRetired;
@@ -237,6 +235,29 @@ public final class Hart implements HartInterrupts {
         }
     }
 
+    /**
+     * Interprets up to the next control transfer (the next block head), at most {@code budget}
+     * instructions; returns how many retired. Kept apart from the dispatch loop so HotSpot compiles the
+     * interpreter once, and recompiling the small dispatch loop (as new block classes show up at its
+     * call site) stays cheap.
+     */
+    private int interpretToNextHead(int budget) {
+        int done = 0;
+        try {
+            do {
+                long before = this.pc;
+                step();
+                done++;
+                long delta = this.pc - before;
+                if (delta != 2 && delta != 4) break;
+            } while (done < budget && !pollNow);
+        } catch (Trap t) {
+            blockRetired = done;
+            throw t;
+        }
+        return done;
+    }
+
     private boolean isHot(long hva) {
         int i = (int) ((hva * 0x9E3779B97F4A7C15L) >>> (64 - HEAT_BITS));
         if (heatHva[i] != hva) {
@@ -249,10 +270,13 @@ public final class Hart implements HartInterrupts {
     }
 
     /** Translates the block at {@code pc} (in the current code page) and installs it in the page's table. */
-    private Block translate(long pc) {
+    private Block translate(long pc, boolean inlineMemory) {
         long[] ops = curOps;
-        Block b = BlockTranslator.translate(this::decodedAt, (int) (pc & 0xfff));
-        Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), b);
+        long t0 = System.nanoTime();
+        Block b = BlockTranslator.translate(this::decodedAt, (int) (pc & 0xfff), inlineMemory);
+        if (inlineMemory) b.runs = Integer.MIN_VALUE; // translated for the last time
+        Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), b,
+                System.nanoTime() - t0);
         if (table != null) curBlocks = table;
         return b;
     }
@@ -558,6 +582,19 @@ public final class Hart implements HartInterrupts {
         curOps[slot] = d;
         return d;
     }
+
+    // Loads and stores for translated blocks that keep them as calls. The launcher tells HotSpot not to
+    // inline these (-XX:CompileCommand=dontinline,dev.airlock.cpu.rv64.Hart::outOfLine*): inlining the
+    // memory path into every block makes C2 take several times longer per block, which a boot, with
+    // hundreds of warm blocks, pays for in compile threads fighting the hart for the CPU.
+    long outOfLineLoad8(long va) { return load8(va); }
+    long outOfLineLoad16(long va) { return load16(va); }
+    long outOfLineLoad32(long va) { return load32(va); }
+    long outOfLineLoad64(long va) { return load64(va); }
+    void outOfLineStore8(long va, long v) { store8(va, v); }
+    void outOfLineStore16(long va, long v) { store16(va, v); }
+    void outOfLineStore32(long va, long v) { store32(va, v); }
+    void outOfLineStore64(long va, long v) { store64(va, v); }
 
     /** A generic instruction inside a translated block, through the reference interpreter; pc is set. */
     void execGeneric(long d) {

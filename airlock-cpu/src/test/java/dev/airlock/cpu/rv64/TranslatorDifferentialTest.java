@@ -35,12 +35,15 @@ class TranslatorDifferentialTest {
             long[] fInit = new long[32];
             for (int r = 0; r < 32; r++) fInit[r] = rnd.nextLong();
             boolean fpOn = rnd.nextBoolean();
+            int iterations = program.length > 20 ? 4 : rnd.nextInt(2, 400); // long enough to outlast a poll interval
             int threshold = new int[] {0, 1, 3}[rnd.nextInt(3)];
-            String where = "seed " + seed + " program " + p + " (threshold " + threshold + ")";
+            int hotRuns = new int[] {1, 2, 1_000_000}[rnd.nextInt(3)];
+            String where = "seed " + seed + " program " + p + " (threshold " + threshold + ", hot runs " + hotRuns + ")";
             try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
                 ref.hart.referenceOnly = true;
                 jit.hart.jit = true;
                 jit.hart.jitThreshold = threshold;
+                jit.hart.jitHotRuns = hotRuns;
                 boolean reachedWfi = true;
                 for (HartHarness h : new HartHarness[] {ref, jit}) {
                     h.program(program);
@@ -49,7 +52,7 @@ class TranslatorDifferentialTest {
                     if (fpOn) h.hart.mstatus |= 1L << Csr.MSTATUS_FS_SHIFT;
                     System.arraycopy(init, 0, h.hart.x, 0, 29);
                     System.arraycopy(fInit, 0, h.hart.f, 0, 32);
-                    h.hart.x[29] = 4;
+                    h.hart.x[29] = iterations;
                     h.hart.x[31] = DATA + 0x800;
                     for (int k = 0; k < 512; k++) h.putLong(DATA + 8L * k, k * 0x9E3779B97F4A7C15L);
                     int exit = -1;
@@ -79,14 +82,15 @@ class TranslatorDifferentialTest {
         assertTrue(translatedInstructions > 10_000, "translated blocks must actually run: " + translatedInstructions);
     }
 
-    /** The random body, then a loop back on x29, then WFI. */
+    /** The random body (short ones make one-block loops), then a loop back on x29, then WFI. */
     static int[] randomProgram(SplittableRandom rnd) {
-        int[] p = new int[LENGTH + 4];
-        for (int k = 0; k < LENGTH; k++) p[k] = randomInstruction(rnd, LENGTH - k);
-        p[LENGTH] = addi(29, 29, -1);
-        p[LENGTH + 1] = bne(29, 0, -4 * (LENGTH + 1));
-        p[LENGTH + 2] = WFI;
-        p[LENGTH + 3] = jal(0, 0);
+        int length = rnd.nextBoolean() ? LENGTH : rnd.nextInt(2, 12);
+        int[] p = new int[length + 4];
+        for (int k = 0; k < length; k++) p[k] = randomInstruction(rnd, length - k);
+        p[length] = addi(29, 29, -1);
+        p[length + 1] = bne(29, 0, -4 * (length + 1));
+        p[length + 2] = WFI;
+        p[length + 3] = jal(0, 0);
         return p;
     }
 
