@@ -50,7 +50,8 @@ final class BlockTranslator {
     private static final ClassDesc CD_HART = ClassDesc.of(Hart.class.getName());
     private static final ClassDesc CD_BLOCK = ClassDesc.of(Block.class.getName());
     private static final ClassDesc CD_TRAP = ClassDesc.of(Trap.class.getName());
-    // Two names, so HotSpot can be told to give blocks C1 only and hot blocks C2 (see the launcher).
+    // Two names, so HotSpot can be told to give blocks C1 only and hot blocks C2 (see the launcher's
+    // CompileCommand MaxNodeLimit for TranslatedBlock).
     private static final ClassDesc CD_GENERATED = ClassDesc.of(Block.class.getPackageName() + ".TranslatedBlock");
     private static final ClassDesc CD_GENERATED_HOT = ClassDesc.of(Block.class.getPackageName() + ".HotBlock");
     private static final ClassDesc CD_LONGS = CD_long.arrayType();
