@@ -96,9 +96,9 @@ public final class Hart implements HartInterrupts {
     int jitThreshold = JIT_THRESHOLD;
     /** Runs after which a block is translated again with its loads and stores inlined (0: at once). */
     int jitHotRuns = JIT_HOT_RUNS;
-    private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 100_000);
+    private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 300_000);
     private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "false"));
-    private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 64);
+    private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 5000);
     private static final int HEAT_BITS = 12;
     private final long[] heatHva = new long[1 << HEAT_BITS];
     private final int[] heatCount = new int[1 << HEAT_BITS];
