@@ -48,9 +48,9 @@ public final class CodeCache {
             executed += h.instret();
         }
         return String.format("blocks_translated=%d live=%d flushes=%d translate_ms=%d (first %d) blocks_run=%d "
-                        + "instructions_in_blocks=%d of %d (%.1f%%), %.1f per block, invalidations=%d",
+                        + "instructions_in_blocks=%d of %d (%.1f%%), %.1f per block, invalidations=%d failures=%d",
                 blocksTranslated, liveBlocks, blockFlushes, translateNanos / 1_000_000, firstTranslateNanos / 1_000_000, run, inBlocks, executed,
-                100.0 * inBlocks / Math.max(1, executed), (double) inBlocks / Math.max(1, run), invalidations);
+                100.0 * inBlocks / Math.max(1, executed), (double) inBlocks / Math.max(1, run), invalidations, BlockTranslator.failures);
     }
 
     /** The translated blocks of the RAM page at {@code hva}, or null while it has none. */

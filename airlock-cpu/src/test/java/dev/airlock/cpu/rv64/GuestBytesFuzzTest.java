@@ -52,5 +52,6 @@ class GuestBytesFuzzTest {
             }
         }
         assertTrue(executed > 100_000, "the fuzzer must actually execute guest code, ran " + executed);
+        assertTrue(BlockTranslator.failures == 0, "seed " + seed + ": a translation failed");
     }
 }

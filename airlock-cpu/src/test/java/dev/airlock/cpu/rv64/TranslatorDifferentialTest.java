@@ -79,6 +79,7 @@ class TranslatorDifferentialTest {
             }
         }
         assertTrue(skipped < PROGRAMS / 10, "too many programs that never stop: " + skipped);
+        assertEquals(0, BlockTranslator.failures, "translations that failed");
         assertTrue(translatedInstructions > 10_000, "translated blocks must actually run: " + translatedInstructions);
     }
 
