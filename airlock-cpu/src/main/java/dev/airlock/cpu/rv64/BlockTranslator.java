@@ -41,6 +41,52 @@ final class BlockTranslator {
     /** Translations that failed (a bug: the tests keep this at zero); their heads stay interpreted. */
     static volatile int failures;
 
+    // Translation off the harts' threads: one daemon thread for the JVM, fed by a bounded queue. The
+    // hart decodes the block's instructions itself (cheap), so this thread never reads guest memory,
+    // which may be unmapped by the time it runs. A request whose page lost its decoded code meanwhile
+    // is dropped when it is installed.
+    private record Request(CodeCache code, long pageHva, long[] ops, Run run, boolean inlineMemory) {}
+
+    private static final java.util.concurrent.BlockingQueue<Request> REQUESTS =
+            new java.util.concurrent.ArrayBlockingQueue<>(4096);
+    private static volatile Thread worker;
+
+    /**
+     * Asks the background thread to translate the block at {@code offset} of the page at {@code pageHva},
+     * whose decoded code is {@code ops}. Returns false if there is nothing worth translating there.
+     */
+    static boolean requestInBackground(CodeCache code, long pageHva, long[] ops, Source source, int offset,
+                                       boolean inlineMemory) {
+        Run run = collect(source, offset);
+        if (run == null) return false;
+        if (worker == null) startWorker();
+        REQUESTS.offer(new Request(code, pageHva, ops, run, inlineMemory)); // full: the head stays interpreted
+        return true;
+    }
+
+    private static synchronized void startWorker() {
+        if (worker != null) return;
+        Thread t = new Thread(BlockTranslator::serve, "airlock-block-translator");
+        t.setDaemon(true);
+        t.start();
+        worker = t;
+    }
+
+    private static void serve() {
+        while (true) {
+            Request r;
+            try {
+                r = REQUESTS.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            long t0 = System.nanoTime();
+            Block b = build(r.run, r.inlineMemory);
+            if (r.inlineMemory) b.runs = Integer.MIN_VALUE;
+            r.code.install(r.pageHva, r.ops, r.run.startOffset >>> 1, b, System.nanoTime() - t0);
+        }
+    }
+
     static final int MAX_INSTRUCTIONS = 64;
     /** Generic helpers per block: each writes back and reloads registers, so they bound the method's size. */
     static final int MAX_GENERIC = 8;
@@ -93,6 +139,15 @@ final class BlockTranslator {
      * the interpreter inlines too (fastest code, slowest to compile); without, out-of-line ones.
      */
     static Block translate(Source source, int startOffset, boolean inlineMemory) {
+        Run run = collect(source, startOffset);
+        return run == null ? Block.NONE : build(run, inlineMemory);
+    }
+
+    /** The decoded instructions of one block, taken from its page on the hart's thread. */
+    record Run(long[] ops, int[] offsets, int n, int startOffset) {}
+
+    /** The instructions the block at {@code startOffset} would hold, or null if there is nothing worth translating. */
+    static Run collect(Source source, int startOffset) {
         long[] ops = new long[MAX_INSTRUCTIONS];
         int[] offsets = new int[MAX_INSTRUCTIONS];
         int n = 0;
@@ -114,9 +169,14 @@ final class BlockTranslator {
             }
             if (op == Decoder.GENERIC && ++generic == MAX_GENERIC) break;
         }
-        if (n == 0 || (n == 1 && endsWithGeneric)) return Block.NONE;
+        if (n == 0 || (n == 1 && endsWithGeneric)) return null;
+        return new Run(ops, offsets, n, startOffset);
+    }
+
+    /** Generates, loads and instantiates the block's class; any thread. */
+    static Block build(Run run, boolean inlineMemory) {
         try {
-            byte[] bytes = generate(ops, offsets, n, startOffset, inlineMemory);
+            byte[] bytes = generate(run.ops, run.offsets, run.n, run.startOffset, inlineMemory);
             MethodHandles.Lookup hidden = LOOKUP.defineHiddenClass(bytes, true);
             return (Block) hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR).invoke();
         } catch (VirtualMachineError e) {

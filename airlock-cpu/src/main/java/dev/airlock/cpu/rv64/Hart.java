@@ -96,6 +96,9 @@ public final class Hart implements HartInterrupts {
     int jitThreshold = JIT_THRESHOLD;
     /** Runs after which a block is translated again with its loads and stores inlined (0: at once). */
     int jitHotRuns = JIT_HOT_RUNS;
+    /** Translate on a background thread (the hart interprets the head meanwhile) instead of on the hart's own. */
+    boolean jitAsync = JIT_ASYNC;
+    private static final boolean JIT_ASYNC = Boolean.parseBoolean(System.getProperty("airlock.cpu.jitAsync", "true"));
     private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 300_000);
     private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "false"));
     private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 5000);
@@ -211,7 +214,10 @@ public final class Hart implements HartInterrupts {
                     Block b = blocks == null ? null : blocks[slot];
                     if (b == null && isHot(curPageHva + (pc & 0xfff))) b = translate(pc, false);
                     if (b != null && b != Block.NONE) {
-                        if (++b.runs == jitHotRuns) b = translate(pc, true);
+                        if (++b.runs == jitHotRuns) {
+                            Block hot = translate(pc, true);
+                            if (hot != null) b = hot;
+                        }
                         codeWritten = false;
                         int retired = b.run(this, pc, n);
                         n -= retired;
@@ -272,6 +278,15 @@ public final class Hart implements HartInterrupts {
     /** Translates the block at {@code pc} (in the current code page) and installs it in the page's table. */
     private Block translate(long pc, boolean inlineMemory) {
         long[] ops = curOps;
+        if (jitAsync) {
+            // NONE marks the head as requested; the translator thread installs the block over it.
+            if (!inlineMemory) {
+                Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), Block.NONE, 0);
+                if (table != null) curBlocks = table;
+            }
+            BlockTranslator.requestInBackground(code, curPageHva, ops, this::decodedAt, (int) (pc & 0xfff), inlineMemory);
+            return null;
+        }
         long t0 = System.nanoTime();
         Block b = BlockTranslator.translate(this::decodedAt, (int) (pc & 0xfff), inlineMemory);
         if (inlineMemory) b.runs = Integer.MIN_VALUE; // translated for the last time

@@ -28,6 +28,7 @@ class GuestBytesFuzzTest {
                 Hart t = h.hart;
                 t.jit = round % 4 >= 2; // half the rounds through the block translator, translating at once
                 t.jitThreshold = 0;
+                t.jitAsync = false;
                 if (supervisor) {
                     // Random satp pointing into the junk; random trap vectors; random registers.
                     t.reset(RAM + 2L * rnd.nextInt(1 << 15), Hart.PRIV_S, 0, 0);

@@ -44,6 +44,7 @@ class TranslatorDifferentialTest {
                 jit.hart.jit = true;
                 jit.hart.jitThreshold = threshold;
                 jit.hart.jitHotRuns = hotRuns;
+                jit.hart.jitAsync = rnd.nextInt(4) == 0; // blocks then show up whenever the background thread is done
                 boolean reachedWfi = true;
                 for (HartHarness h : new HartHarness[] {ref, jit}) {
                     h.program(program);

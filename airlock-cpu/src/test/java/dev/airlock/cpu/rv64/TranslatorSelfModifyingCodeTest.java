@@ -68,6 +68,7 @@ class TranslatorSelfModifyingCodeTest {
             ref.hart.referenceOnly = true;
             jit.hart.jit = true;
             jit.hart.jitThreshold = threshold;
+            jit.hart.jitAsync = false;
             jit.hart.jitHotRuns = threshold + 2; // translated again with inlined memory access part way
             for (HartHarness h : new HartHarness[] {ref, jit}) {
                 h.program(program);
