@@ -99,9 +99,9 @@ public final class Hart implements HartInterrupts {
     /** Translate on a background thread (the hart interprets the head meanwhile) instead of on the hart's own. */
     boolean jitAsync = JIT_ASYNC;
     private static final boolean JIT_ASYNC = Boolean.parseBoolean(System.getProperty("airlock.cpu.jitAsync", "true"));
-    private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 300_000);
-    private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "false"));
-    private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 5000);
+    private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 2_000_000);
+    private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "true"));
+    private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 20_000);
     private static final int HEAT_BITS = 12;
     private final long[] heatHva = new long[1 << HEAT_BITS];
     private final int[] heatCount = new int[1 << HEAT_BITS];
