@@ -90,11 +90,12 @@ public final class Hart implements HartInterrupts {
     /** The translated blocks of the current code page, by slot; null while it has none. */
     private Block[] curBlocks;
 
-    // The block translator (see BlockTranslator): on unless -Dairlock.cpu.jit=false; heads run through
-    // the interpreter until they have been reached jitThreshold times.
+    // The block translator (see BlockTranslator): on unless -Dairlock.cpu.jit=false. Heads run through
+    // the interpreter until they have been reached more than jitThreshold times, counted in a small
+    // direct-mapped table by host address (a collision restarts the count).
     boolean jit = JIT_DEFAULT;
     int jitThreshold = JIT_THRESHOLD;
-    /** Runs after which a block is translated again with its loads and stores inlined (0: at once). */
+    /** Entries after which a block is translated again with its loads and stores inlined (1: at the first). */
     int jitHotRuns = JIT_HOT_RUNS;
     /** Translate on a background thread (the hart interprets the head meanwhile) instead of on the hart's own. */
     boolean jitAsync = JIT_ASYNC;
