@@ -23,9 +23,10 @@ import java.util.List;
  * a hidden class whose {@code run} method does what the interpreter would, with the guest registers
  * the block uses held in JVM locals.
  *
- * <p>A block starts at a hot head and ends after a jump (JAL, JALR), before an instruction that
- * crosses the page, at the page's end, after {@link #MAX_INSTRUCTIONS}, or after a generic
- * instruction that may change how code is fetched (CSR, system, fences). Conditional branches are
+ * <p>A block starts at a hot head and follows direct jumps (JAL) within its page. It ends after an
+ * indirect jump (JALR) or a jump back into itself, before an instruction that crosses the page, at
+ * the page's end, after {@link #MAX_INSTRUCTIONS}, or after a generic instruction that may change how
+ * code is fetched (CSR, system, fences). Conditional branches are
  * side exits, so a block is a superblock along the fall-through path. Generic instructions that do
  * not end it (floating point, atomics) run through the reference interpreter as helpers, with the
  * registers written back before and reloaded after.
@@ -113,9 +114,10 @@ final class BlockTranslator {
     private static final MethodTypeDesc MTD_BINARY = MethodTypeDesc.of(CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_COMPARE = MethodTypeDesc.of(CD_int, CD_long, CD_long);
 
-    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (index << 12 | offset of the
-    // instruction that may trap), 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the trap,
-    // 13 instructions retired by earlier turns of a loop, 14.. guest registers, two slots each.
+    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (index << 13 | 4096 + the
+    // offset from the block's start of the instruction that may trap; followed jumps can go backwards),
+    // 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the trap, 13 instructions retired
+    // by earlier turns of a loop, 14.. guest registers, two slots each.
     private static final int HART = 1, PC = 2, BUDGET = 4, X = 5, AT = 6, COUNT = 7, NEXT = 8, TMP = 10, THROWN = 12,
             BASE = 13, REGS = 14;
 
@@ -160,9 +162,18 @@ final class BlockTranslator {
             ops[n] = d;
             offsets[n] = offset;
             n++;
+            int jumpedFrom = offset;
             offset += (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
             int op = (int) d & 0x7f;
-            if (op == Decoder.JAL || op == Decoder.JALR) break;
+            if (op == Decoder.JAL) {
+                // Follow a direct jump within the page, unless it goes back into the block (a jump to the
+                // start loops inside the block; one to anywhere else in it ends the block).
+                int target = jumpedFrom + (int) (d >>> 32);
+                if (target < 0 || target >= 4096 || target == startOffset || visited(offsets, n, target)) break;
+                offset = target;
+                continue;
+            }
+            if (op == Decoder.JALR) break;
             if (op == Decoder.GENERIC && !continuesAfterGeneric((int) (d >>> 32))) {
                 endsWithGeneric = true;
                 break;
@@ -171,6 +182,11 @@ final class BlockTranslator {
         }
         if (n == 0 || (n == 1 && endsWithGeneric)) return null;
         return new Run(ops, offsets, n, startOffset);
+    }
+
+    private static boolean visited(int[] offsets, int n, int offset) {
+        for (int k = 0; k < n; k++) if (offsets[k] == offset) return true;
+        return false;
     }
 
     /** Generates, loads and instantiates the block's class; any thread. */
@@ -332,7 +348,7 @@ final class BlockTranslator {
         }
 
         void mayTrap(int index, int delta) {
-            constant((index << 12) | delta);
+            constant((index << 13) | (delta + 4096));
             c.istore(AT);
         }
 
@@ -379,11 +395,13 @@ final class BlockTranslator {
             c.astore(THROWN);
             writeBack();
             c.aload(HART).iload(AT);
-            constant(12);
+            constant(13);
             c.iushr().iload(BASE).iadd().putfield(CD_HART, "blockRetired", CD_int);
             c.aload(HART).lload(PC).iload(AT);
-            constant(0xfff);
-            c.iand().i2l().ladd().putfield(CD_HART, "pc", CD_long);
+            constant(0x1fff);
+            c.iand();
+            constant(4096);
+            c.isub().i2l().ladd().putfield(CD_HART, "pc", CD_long);
             c.aload(THROWN).athrow();
             c.exceptionCatch(tryStart, tryEnd, handler, CD_TRAP);
         }
@@ -399,6 +417,7 @@ final class BlockTranslator {
                 case Decoder.AUIPC -> { pcAt((long) delta + imm); write(rd); }
                 case Decoder.JAL -> {
                     if (rd != 0) { pcAt(delta + len); write(rd); }
+                    if (!last) return false; // followed: the target's instructions come next in this block
                     c.goto_(exitTo((long) delta + imm, index + 1));
                     return true;
                 }

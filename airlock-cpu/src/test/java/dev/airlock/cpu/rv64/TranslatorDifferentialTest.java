@@ -84,6 +84,48 @@ class TranslatorDifferentialTest {
         assertTrue(translatedInstructions > 10_000, "translated blocks must actually run: " + translatedInstructions);
     }
 
+    /** A block that follows jumps backwards and forwards, with a fault behind a backward jump. */
+    @Test
+    void followedJumpsKeepTrapsPrecise() {
+        int[] program = {
+                jal(0, 16),             //  0: -> 16
+                WFI,                    //  4
+                ld(6, 7, 0),            //  8: x7 is not RAM: access fault, the handler skips it
+                jal(0, 20),             // 12: -> 32
+                addi(10, 10, 1),        // 16: a head (the branch below comes here)
+                jal(0, -12),            // 20: -> 8, backwards: the fault is before the block's start
+                addi(11, 11, 1),        // 24: never runs
+                addi(11, 11, 1),        // 28: never runs
+                addi(29, 29, -1),       // 32
+                bne(29, 0, -20),        // 36: -> 16
+                jal(0, -36)};           // 40: -> 4
+        for (int threshold : new int[] {0, 1, 5}) {
+            try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
+                ref.hart.referenceOnly = true;
+                jit.hart.jit = true;
+                jit.hart.jitThreshold = threshold;
+                jit.hart.jitAsync = false;
+                for (HartHarness h : new HartHarness[] {ref, jit}) {
+                    h.program(program);
+                    h.load(HANDLER, csrrs(30, Csr.MEPC, 0), addi(30, 30, 4), csrrw(0, Csr.MEPC, 30), MRET);
+                    h.hart.mtvec = HANDLER;
+                    h.hart.x[7] = 8;
+                    h.hart.x[29] = 50;
+                    int exit = -1;
+                    for (int slice = 0; slice < 50 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(1000);
+                    assertEquals(Hart.EXIT_WFI, exit);
+                }
+                assertArrayEquals(ref.hart.x, jit.hart.x, "threshold " + threshold);
+                assertEquals(ref.hart.pc, jit.hart.pc);
+                assertEquals(ref.hart.instret(), jit.hart.instret());
+                assertEquals(ref.hart.mepc, jit.hart.mepc);
+                assertEquals(50, jit.hart.x[10]);
+                assertEquals(0, jit.hart.x[11]);
+                assertTrue(jit.hart.blockInstructions() > 100, "translated blocks must have run");
+            }
+        }
+    }
+
     /** The random body (short ones make one-block loops), then a loop back on x29, then WFI. */
     static int[] randomProgram(SplittableRandom rnd) {
         int length = rnd.nextBoolean() ? LENGTH : rnd.nextInt(2, 12);
