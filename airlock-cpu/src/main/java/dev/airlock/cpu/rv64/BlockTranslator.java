@@ -83,7 +83,10 @@ final class BlockTranslator {
             }
             long t0 = System.nanoTime();
             Block b = build(r.run, r.inlineMemory);
-            if (r.inlineMemory) b.runs = Integer.MIN_VALUE;
+            if (r.inlineMemory) {
+                if (b == Block.NONE) continue; // keep the block that runs now
+                b.runs = Integer.MIN_VALUE;
+            }
             r.code.install(r.pageHva, r.ops, r.run.startOffset >>> 1, b, System.nanoTime() - t0);
         }
     }

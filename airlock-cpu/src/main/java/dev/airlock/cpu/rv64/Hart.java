@@ -290,7 +290,10 @@ public final class Hart implements HartInterrupts {
         }
         long t0 = System.nanoTime();
         Block b = BlockTranslator.translate(this::decodedAt, (int) (pc & 0xfff), inlineMemory);
-        if (inlineMemory) b.runs = Integer.MIN_VALUE; // translated for the last time
+        if (inlineMemory) {
+            if (b == Block.NONE) return null; // keep the block that runs now
+            b.runs = Integer.MIN_VALUE;       // translated for the last time
+        }
         Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), b,
                 System.nanoTime() - t0);
         if (table != null) curBlocks = table;
