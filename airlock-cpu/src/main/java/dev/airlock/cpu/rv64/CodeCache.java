@@ -20,14 +20,92 @@ public final class CodeCache {
     private final long ramHvaBase;
     private final long ramBaseGpa;
     private final long[][] pages;
+    /** Translated blocks per page, by slot, made when a page gets its first block; dropped with the page. */
+    private final Block[][] blocks;
     private volatile Hart[] harts = new Hart[0];
     private long invalidations;
+    private final int maxBlocks;
+    private int liveBlocks;
+    private long blocksTranslated, blockFlushes, translateNanos, firstTranslateNanos;
 
     public CodeCache(dev.airlock.memory.GuestMemory ram) {
         this.ramHvaBase = ram.hvaOf(ram.baseGpa());
         this.ramBaseGpa = ram.baseGpa();
         this.pages = new long[(int) (ram.sizeBytes() >>> 12)][];
+        this.blocks = new Block[pages.length][];
+        this.maxBlocks = Integer.getInteger("airlock.cpu.jitMaxBlocks", 20_000);
+        if (Boolean.getBoolean("airlock.cpu.jitStats")) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("airlock: translator: " + stats())));
+        }
     }
+
+    /** The translator's counters, for measurements. */
+    public synchronized String stats() {
+        long run = 0, inBlocks = 0, executed = 0;
+        for (Hart h : harts) {
+            run += h.blocksRun();
+            inBlocks += h.blockInstructions();
+            executed += h.instret();
+        }
+        return String.format("blocks_translated=%d live=%d flushes=%d translate_ms=%d (first %d) blocks_run=%d "
+                        + "instructions_in_blocks=%d of %d (%.1f%%), %.1f per block, invalidations=%d failures=%d",
+                blocksTranslated, liveBlocks, blockFlushes, translateNanos / 1_000_000, firstTranslateNanos / 1_000_000, run, inBlocks, executed,
+                100.0 * inBlocks / Math.max(1, executed), (double) inBlocks / Math.max(1, run), invalidations, BlockTranslator.failures);
+    }
+
+    /** The translated blocks of the RAM page at {@code hva}, or null while it has none. */
+    Block[] blocks(long hva) {
+        return blocks[(int) ((hva - ramHvaBase) >>> 12)];
+    }
+
+    /**
+     * Installs {@code block} for {@code slot} of the page at {@code pageHva}, if that page still holds
+     * the decoded code {@code ops} it was translated from. Returns the page's block table, or null if the
+     * page was dropped meanwhile. At the cap on live blocks, all blocks are dropped first: their hidden
+     * classes are unloaded once no hart runs them.
+     */
+    synchronized Block[] install(long pageHva, long[] ops, int slot, Block block, long translateNanos) {
+        this.translateNanos += translateNanos;
+        if (firstTranslateNanos == 0) firstTranslateNanos = translateNanos;
+        int gfn = (int) ((pageHva - ramHvaBase) >>> 12);
+        if (pages[gfn] != ops) return null;
+        if (block != Block.NONE) {
+            if (liveBlocks >= maxBlocks) flushBlocks();
+            liveBlocks++;
+            blocksTranslated++;
+        }
+        Block[] table = blocks[gfn];
+        if (table == null) {
+            table = new Block[SLOTS];
+            blocks[gfn] = table;
+        }
+        Block replaced = table[slot];
+        if (replaced != null && replaced != Block.NONE) liveBlocks--;
+        table[slot] = block;
+        return table;
+    }
+
+    private void flushBlocks() {
+        for (int gfn = 0; gfn < blocks.length; gfn++) dropBlocks(gfn);
+        liveBlocks = 0;
+        blockFlushes++;
+    }
+
+    private void dropBlocks(int gfn) {
+        Block[] table = blocks[gfn];
+        if (table == null) return;
+        blocks[gfn] = null;
+        for (int i = 0; i < SLOTS; i++) {
+            if (table[i] != null && table[i] != Block.NONE) liveBlocks--;
+            table[i] = null; // a hart still holding the table finds no block and goes back to the cache
+        }
+    }
+
+    public synchronized long blocksTranslated() { return blocksTranslated; }
+
+    public synchronized int liveBlocks() { return liveBlocks; }
+
+    public synchronized long blockFlushes() { return blockFlushes; }
 
     synchronized void attach(Hart hart) {
         Hart[] next = Arrays.copyOf(harts, harts.length + 1);
@@ -66,6 +144,7 @@ public final class CodeCache {
             pages[gfn] = null;
             p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
             Arrays.fill(p, 0, SLOTS, 0);
+            dropBlocks(gfn);
             invalidations++;
         }
     }

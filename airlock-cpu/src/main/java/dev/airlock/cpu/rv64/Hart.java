@@ -87,6 +87,30 @@ public final class Hart implements HartInterrupts {
     private long curPageKey = -1;
     private long[] curOps;
     private long curPageHva;
+    /** The translated blocks of the current code page, by slot; null while it has none. */
+    private Block[] curBlocks;
+
+    // The block translator (see BlockTranslator): on unless -Dairlock.cpu.jit=false. Heads run through
+    // the interpreter until they have been reached more than jitThreshold times, counted in a small
+    // direct-mapped table by host address (a collision restarts the count).
+    boolean jit = JIT_DEFAULT;
+    int jitThreshold = JIT_THRESHOLD;
+    /** Entries after which a block is translated again with its loads and stores inlined (1: at the first). */
+    int jitHotRuns = JIT_HOT_RUNS;
+    /** Translate on a background thread (the hart interprets the head meanwhile) instead of on the hart's own. */
+    boolean jitAsync = JIT_ASYNC;
+    private static final boolean JIT_ASYNC = Boolean.parseBoolean(System.getProperty("airlock.cpu.jitAsync", "true"));
+    private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 2_000_000);
+    private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "true"));
+    private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 20_000);
+    private static final int HEAT_BITS = 12;
+    private final long[] heatHva = new long[1 << HEAT_BITS];
+    private final int[] heatCount = new int[1 << HEAT_BITS];
+    /** Set by a store that dropped decoded code; a translated block ends after such a store. */
+    boolean codeWritten;
+    /** Instructions a translated block retired before the one that trapped. */
+    int blockRetired;
+    private long blocksRun, blockInstructions;
 
     private final Trap trap = new Trap();
     private int rawInsn;
@@ -151,6 +175,7 @@ public final class Hart implements HartInterrupts {
      * Runs at most about {@code maxInstructions} instructions. Returns one of the EXIT_ codes.
      */
     public int run(long maxInstructions) {
+        if (jit && !referenceOnly) return runTranslated(maxInstructions);
         exitReason = -1;
         long executed = 0;
         while (true) {
@@ -173,6 +198,116 @@ public final class Hart implements HartInterrupts {
             if (executed >= maxInstructions) return EXIT_BUDGET;
         }
     }
+
+    /**
+     * {@link #run} with translated blocks: at each block head (a jump target, or where a block left
+     * off) run its block if it has one; otherwise count the head and interpret up to the next jump.
+     */
+    private int runTranslated(long maxInstructions) {
+        exitReason = -1;
+        long executed = 0;
+        while (true) {
+            poll();
+            if (exitReason >= 0) return exitReason;
+            int n = POLL_INTERVAL;
+            try {
+                while (n > 0 && !pollNow) {
+                    long pc = this.pc;
+                    if (((pc & PAGE_MASK) | fetchCtx) != curPageKey || curOps[CodeCache.DEAD] != 0) enterPage(pc);
+                    int slot = (int) (pc >>> 1) & (CodeCache.SLOTS - 1);
+                    Block[] blocks = curBlocks;
+                    Block b = blocks == null ? null : blocks[slot];
+                    if (b == null && isHot(curPageHva + (pc & 0xfff))) b = translate(pc, false);
+                    if (b != null && b != Block.NONE) {
+                        if (++b.runs == jitHotRuns) {
+                            Block hot = translate(pc, true);
+                            if (hot != null) b = hot;
+                        }
+                        codeWritten = false;
+                        int retired = b.run(this, pc, n);
+                        n -= retired;
+                        blocksRun++;
+                        blockInstructions += retired;
+                        continue;
+                    }
+                    n -= interpretToNextHead(n);
+                }
+            } catch (Trap t) {
+                n -= blockRetired;
+                blockRetired = 0;
+                enterTrap(t.cause, t.tval);
+                executed++;
+            }
+            int done = POLL_INTERVAL - n;
+            instret += done;
+            executed += done;
+            if (exitReason >= 0) return exitReason;
+            if (executed >= maxInstructions) return EXIT_BUDGET;
+        }
+    }
+
+    /**
+     * Interprets up to the next control transfer (the next block head), at most {@code budget}
+     * instructions; returns how many retired. Kept apart from the dispatch loop so HotSpot compiles the
+     * interpreter once, and recompiling the small dispatch loop (as new block classes show up at its
+     * call site) stays cheap.
+     */
+    private int interpretToNextHead(int budget) {
+        int done = 0;
+        try {
+            do {
+                long before = this.pc;
+                step();
+                done++;
+                long delta = this.pc - before;
+                if (delta != 2 && delta != 4) break;
+            } while (done < budget && !pollNow);
+        } catch (Trap t) {
+            blockRetired = done;
+            throw t;
+        }
+        return done;
+    }
+
+    private boolean isHot(long hva) {
+        int i = (int) ((hva * 0x9E3779B97F4A7C15L) >>> (64 - HEAT_BITS));
+        if (heatHva[i] != hva) {
+            heatHva[i] = hva;
+            heatCount[i] = 1;
+        } else {
+            heatCount[i]++;
+        }
+        return heatCount[i] > jitThreshold;
+    }
+
+    /** Translates the block at {@code pc} (in the current code page) and installs it in the page's table. */
+    private Block translate(long pc, boolean inlineMemory) {
+        long[] ops = curOps;
+        if (jitAsync) {
+            // NONE marks the head as requested; the translator thread installs the block over it.
+            if (!inlineMemory) {
+                Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), Block.NONE, 0);
+                if (table != null) curBlocks = table;
+            }
+            BlockTranslator.requestInBackground(code, curPageHva, ops, this::decodedAt, (int) (pc & 0xfff), inlineMemory);
+            return null;
+        }
+        long t0 = System.nanoTime();
+        Block b = BlockTranslator.translate(this::decodedAt, (int) (pc & 0xfff), inlineMemory);
+        if (inlineMemory) {
+            if (b == Block.NONE) return null; // keep the block that runs now
+            b.runs = Integer.MIN_VALUE;       // translated for the last time
+        }
+        Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), b,
+                System.nanoTime() - t0);
+        if (table != null) curBlocks = table;
+        return b;
+    }
+
+    /** Blocks entered and the instructions they retired, for measurements. */
+    public long blocksRun() { return blocksRun; }
+
+    public long blockInstructions() { return blockInstructions; }
 
     /** Executes one instruction, or takes one trap or interrupt; for tests and debuggers. */
     void singleStep() {
@@ -445,8 +580,51 @@ public final class Hart implements HartInterrupts {
         long hva = tlbXTag[idx] == ((pc & PAGE_MASK) | fetchCtx) ? pc + tlbXDelta[idx] : fetchSlow(pc);
         curPageHva = hva & PAGE_MASK;
         curOps = code.page(hva);
+        curBlocks = code.blocks(hva);
         curPageKey = (pc & PAGE_MASK) | fetchCtx;
         return curOps;
+    }
+
+    /**
+     * The decoded op at {@code offset} in the current code page, decoding it if new, for the block
+     * translator; 0 for a 4-byte instruction that crosses into the next page.
+     */
+    private long decodedAt(int offset) {
+        int slot = offset >>> 1;
+        long d = curOps[slot];
+        if (d != 0) return d;
+        long hva = curPageHva + offset;
+        int lo = ALL.get(I16, hva) & 0xffff;
+        if ((lo & 3) != 3) {
+            d = Decoder.decode(Rvc.expand(lo), lo);
+        } else if (offset == 0xffe) {
+            return 0;
+        } else {
+            d = Decoder.decode(ALL.get(I32, hva), -1);
+        }
+        curOps[slot] = d;
+        return d;
+    }
+
+    // Loads and stores for translated blocks that keep them as calls. The launcher tells HotSpot not to
+    // inline these (-XX:CompileCommand=dontinline,dev.airlock.cpu.rv64.Hart::outOfLine*): inlining the
+    // memory path into every block makes C2 take several times longer per block, which a boot, with
+    // hundreds of warm blocks, pays for in compile threads fighting the hart for the CPU.
+    long outOfLineLoad8(long va) { return load8(va); }
+    long outOfLineLoad16(long va) { return load16(va); }
+    long outOfLineLoad32(long va) { return load32(va); }
+    long outOfLineLoad64(long va) { return load64(va); }
+    void outOfLineStore8(long va, long v) { store8(va, v); }
+    void outOfLineStore16(long va, long v) { store16(va, v); }
+    void outOfLineStore32(long va, long v) { store32(va, v); }
+    void outOfLineStore64(long va, long v) { store64(va, v); }
+
+    /** A generic instruction inside a translated block, through the reference interpreter; pc is set. */
+    void execGeneric(long d) {
+        boolean compressed = (d & Decoder.COMPRESSED) != 0;
+        int insn = (int) (d >>> 32);
+        rawInsn = compressed ? (int) (d >>> 8) & 0xffff : insn;
+        execute(insn, compressed ? 2 : 4);
     }
 
     private long decode(long pc, long[] ops, int slot) {
@@ -1120,7 +1298,10 @@ public final class Hart implements HartInterrupts {
                 default -> ALL.set(I64, hva, v);
             }
             // After the TLB fill, so a page registered as code meanwhile has revoked that entry already.
-            if (code.isCode(hva)) code.invalidate(hva);
+            if (code.isCode(hva)) {
+                code.invalidate(hva);
+                codeWritten = true;
+            }
             return;
         }
         if (!mmio.isMapped(gpa)) throw fault(Trap.STORE_ACCESS, va);
@@ -1135,7 +1316,10 @@ public final class Hart implements HartInterrupts {
         long gpa = translate(va, access, dataPriv);
         long hva = ram.hvaOf(gpa);
         if (hva < 0) throw fault(access == ACCESS_READ ? Trap.LOAD_ACCESS : Trap.STORE_ACCESS, va);
-        if (access == ACCESS_WRITE && code.isCode(hva)) code.invalidate(hva);
+        if (access == ACCESS_WRITE && code.isCode(hva)) {
+            code.invalidate(hva);
+            codeWritten = true;
+        }
         return hva;
     }
 

@@ -7,7 +7,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Guest-controlled bytes never crash the host: random memory run as code, in M-mode and in S-mode
- * under a random page table and SBI, only ever produces guest traps. Any Java exception escaping
+ * under a random page table and SBI, through the interpreter and the block translator, only ever
+ * produces guest traps. Any Java exception escaping
  * {@link Hart#run} fails the test with its seed.
  */
 class GuestBytesFuzzTest {
@@ -25,6 +26,9 @@ class GuestBytesFuzzTest {
                 rnd.nextBytes(junk);
                 h.mem.write(RAM, junk);
                 Hart t = h.hart;
+                t.jit = round % 4 >= 2; // half the rounds through the block translator, translating at once
+                t.jitThreshold = 0;
+                t.jitAsync = false;
                 if (supervisor) {
                     // Random satp pointing into the junk; random trap vectors; random registers.
                     t.reset(RAM + 2L * rnd.nextInt(1 << 15), Hart.PRIV_S, 0, 0);
@@ -49,5 +53,6 @@ class GuestBytesFuzzTest {
             }
         }
         assertTrue(executed > 100_000, "the fuzzer must actually execute guest code, ran " + executed);
+        assertTrue(BlockTranslator.failures == 0, "seed " + seed + ": a translation failed");
     }
 }

@@ -8,10 +8,12 @@ public final class HartBenchSupport implements AutoCloseable {
 
     private HartBenchSupport() {}
 
-    public static HartBenchSupport checksumLoop(boolean referenceOnly) {
+    /** @param engine "interpreter" (predecoded fast path), "reference" or "translator" (block translator) */
+    public static HartBenchSupport checksumLoop(String engine) {
         HartBenchSupport b = new HartBenchSupport();
         Hart h = b.harness.hart;
-        h.referenceOnly = referenceOnly;
+        h.referenceOnly = engine.equals("reference");
+        h.jit = engine.equals("translator");
         long buffer = HartHarness.RAM + 0x10000;
         b.harness.program(
                 ld(5, 11, 0),            // t0 = [a1]

@@ -27,19 +27,21 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:-DontCompileHugeMethods"})
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:-DontCompileHugeMethods",
+        "-XX:CompileCommand=quiet", "-XX:CompileCommand=dontinline,dev.airlock.cpu.rv64.Hart::outOfLine*",
+        "-XX:CompileCommand=MaxNodeLimit,dev/airlock/cpu/rv64/TranslatedBlock*.*,1"})
 public class HartLoopBench {
     static final int INSTRUCTIONS = 1_000_000;
 
-    /** false: the predecoded fast path; true: every instruction through the reference interpreter. */
-    @Param({"false", "true"})
-    boolean referenceOnly;
+    /** interpreter: the predecoded fast path; reference: every instruction through the reference interpreter; translator: hot blocks as JVM bytecode. */
+    @Param({"interpreter", "reference", "translator"})
+    String engine;
 
     HartBenchSupport machine;
 
     @Setup(Level.Trial)
     public void setUp() {
-        machine = HartBenchSupport.checksumLoop(referenceOnly);
+        machine = HartBenchSupport.checksumLoop(engine);
     }
 
     @TearDown(Level.Trial)

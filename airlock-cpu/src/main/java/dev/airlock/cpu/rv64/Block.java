@@ -1,0 +1,53 @@
+package dev.airlock.cpu.rv64;
+
+/**
+ * A run of guest instructions translated to JVM bytecode ({@link BlockTranslator}); each block is the
+ * one instance of its own hidden class, so HotSpot compiles it like any hot method and unloads it
+ * once its page's code is dropped.
+ *
+ * <p>A block belongs to one guest-physical page and never crosses it. It is position independent:
+ * every pc it computes is relative to the virtual pc it was entered at, so a page mapped at several
+ * virtual addresses shares its blocks.
+ */
+abstract class Block {
+    /** Stands in a page's block table for a head that does not translate, so it is not tried again. */
+    static final Block NONE = new Block() {
+        @Override int run(Hart h, long pc, int budget) { throw new IllegalStateException("NONE is never run"); }
+    };
+
+    /**
+     * Runs the block from its first instruction, at virtual address {@code pc}. Returns the number of
+     * instructions retired, with {@code h.pc} at the next one. A block that jumps back to its start loops
+     * inside while fewer than {@code budget} instructions have retired and no poll is due. On a guest
+     * trap it leaves {@code h.pc} at the faulting instruction and the number retired before it in
+     * {@code h.blockRetired}, and rethrows.
+     */
+    abstract int run(Hart h, long pc, int budget);
+
+    /** How often the run loop entered this block; at a threshold it is translated again with inlined memory access. */
+    int runs;
+
+    // Small helpers the generated code calls; HotSpot inlines them.
+
+    static long slt(long a, long b) { return a < b ? 1 : 0; }
+
+    static long sltu(long a, long b) { return Long.compareUnsigned(a, b) < 0 ? 1 : 0; }
+
+    static long mulhsu(long a, long b) { return Math.multiplyHigh(a, b) + ((b >> 63) & a); }
+
+    static long div(long a, long b) { return b == 0 ? -1 : a / b; }
+
+    static long divu(long a, long b) { return b == 0 ? -1 : Long.divideUnsigned(a, b); }
+
+    static long rem(long a, long b) { return b == 0 ? a : a % b; }
+
+    static long remu(long a, long b) { return b == 0 ? a : Long.remainderUnsigned(a, b); }
+
+    static long divw(long a, long b) { int x = (int) a, y = (int) b; return y == 0 ? -1 : x / y; }
+
+    static long divuw(long a, long b) { int x = (int) a, y = (int) b; return y == 0 ? -1 : Integer.divideUnsigned(x, y); }
+
+    static long remw(long a, long b) { int x = (int) a, y = (int) b; return y == 0 ? x : x % y; }
+
+    static long remuw(long a, long b) { int x = (int) a, y = (int) b; return y == 0 ? x : Integer.remainderUnsigned(x, y); }
+}

@@ -1,0 +1,578 @@
+package dev.airlock.cpu.rv64;
+
+import static java.lang.constant.ConstantDescs.CD_boolean;
+import static java.lang.constant.ConstantDescs.CD_int;
+import static java.lang.constant.ConstantDescs.CD_long;
+import static java.lang.constant.ConstantDescs.CD_void;
+import static java.lang.constant.ConstantDescs.INIT_NAME;
+import static java.lang.constant.ConstantDescs.MTD_void;
+
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.ClassHierarchyResolver;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.MethodTypeDesc;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Translates a run of decoded instructions ({@link Decoder}) of one guest page into a {@link Block}:
+ * a hidden class whose {@code run} method does what the interpreter would, with the guest registers
+ * the block uses held in JVM locals.
+ *
+ * <p>A block starts at a hot head and follows direct jumps (JAL) within its page. It ends after an
+ * indirect jump (JALR) or a jump back into itself, before an instruction that crosses the page, at
+ * the page's end, after {@link #MAX_INSTRUCTIONS}, or after a generic instruction that may change how
+ * code is fetched (CSR, system, fences). Conditional branches are
+ * side exits, so a block is a superblock along the fall-through path. Generic instructions that do
+ * not end it (floating point, atomics) run through the reference interpreter as helpers, with the
+ * registers written back before and reloaded after.
+ *
+ * <p>Exceptions are precise: before each instruction that can trap, a local records its index and
+ * offset, and the handler writes the registers back and leaves pc and the retired count as the
+ * interpreter would. A store that dropped decoded code (self-modifying code) ends the block after
+ * itself, so the next instruction is fetched afresh.
+ */
+final class BlockTranslator {
+    private BlockTranslator() {}
+
+    /** Translations that failed (a bug: the tests keep this at zero); their heads stay interpreted. */
+    static volatile int failures;
+
+    // Translation off the harts' threads: one daemon thread for the JVM, fed by a bounded queue. The
+    // hart decodes the block's instructions itself (cheap), so this thread never reads guest memory,
+    // which may be unmapped by the time it runs. A request whose page lost its decoded code meanwhile
+    // is dropped when it is installed.
+    private record Request(CodeCache code, long pageHva, long[] ops, Run run, boolean inlineMemory) {}
+
+    private static final java.util.concurrent.BlockingQueue<Request> REQUESTS =
+            new java.util.concurrent.ArrayBlockingQueue<>(4096);
+    private static volatile Thread worker;
+
+    /**
+     * Asks the background thread to translate the block at {@code offset} of the page at {@code pageHva},
+     * whose decoded code is {@code ops}. Returns false if there is nothing worth translating there.
+     */
+    static boolean requestInBackground(CodeCache code, long pageHva, long[] ops, Source source, int offset,
+                                       boolean inlineMemory) {
+        Run run = collect(source, offset);
+        if (run == null) return false;
+        if (worker == null) startWorker();
+        REQUESTS.offer(new Request(code, pageHva, ops, run, inlineMemory)); // full: the head stays interpreted
+        return true;
+    }
+
+    private static synchronized void startWorker() {
+        if (worker != null) return;
+        Thread t = new Thread(BlockTranslator::serve, "airlock-block-translator");
+        t.setDaemon(true);
+        t.start();
+        worker = t;
+    }
+
+    private static void serve() {
+        while (true) {
+            Request r;
+            try {
+                r = REQUESTS.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            long t0 = System.nanoTime();
+            Block b = build(r.run, r.inlineMemory);
+            if (r.inlineMemory) {
+                if (b == Block.NONE) continue; // keep the block that runs now
+                b.runs = Integer.MIN_VALUE;
+            }
+            r.code.install(r.pageHva, r.ops, r.run.startOffset >>> 1, b, System.nanoTime() - t0);
+        }
+    }
+
+    static final int MAX_INSTRUCTIONS = 64;
+    /** Generic helpers per block: each writes back and reloads registers, so they bound the method's size. */
+    static final int MAX_GENERIC = 8;
+
+    private static final MethodHandles.Lookup LOOKUP = MethodHandles.lookup();
+    // Class file version 49 needs no StackMapTable (the JVM infers types when it verifies), which saves
+    // the ClassFile API its most expensive pass; translation runs on the hart's thread.
+    private static final ClassFile CLASS_FILE = ClassFile.of(ClassFile.StackMapsOption.DROP_STACK_MAPS,
+            ClassFile.ClassHierarchyResolverOption.of(ClassHierarchyResolver.ofClassLoading(LOOKUP)));
+    private static final MethodType CONSTRUCTOR = MethodType.methodType(void.class);
+
+    private static final ClassDesc CD_HART = ClassDesc.of(Hart.class.getName());
+    private static final ClassDesc CD_BLOCK = ClassDesc.of(Block.class.getName());
+    private static final ClassDesc CD_TRAP = ClassDesc.of(Trap.class.getName());
+    // Two names, so HotSpot can be told to give blocks C1 only and hot blocks C2 (see the launcher's
+    // CompileCommand MaxNodeLimit for TranslatedBlock).
+    private static final ClassDesc CD_GENERATED = ClassDesc.of(Block.class.getPackageName() + ".TranslatedBlock");
+    private static final ClassDesc CD_GENERATED_HOT = ClassDesc.of(Block.class.getPackageName() + ".HotBlock");
+    private static final ClassDesc CD_LONGS = CD_long.arrayType();
+    private static final MethodTypeDesc MTD_RUN = MethodTypeDesc.of(CD_int, CD_HART, CD_long, CD_int);
+    private static final MethodTypeDesc MTD_LOAD = MethodTypeDesc.of(CD_long, CD_long);
+    private static final MethodTypeDesc MTD_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_GENERIC = MethodTypeDesc.of(CD_void, CD_long);
+    private static final MethodTypeDesc MTD_BINARY = MethodTypeDesc.of(CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_COMPARE = MethodTypeDesc.of(CD_int, CD_long, CD_long);
+
+    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (index << 13 | 4096 + the
+    // offset from the block's start of the instruction that may trap; followed jumps can go backwards),
+    // 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the trap, 13 instructions retired
+    // by earlier turns of a loop, 14.. guest registers, two slots each.
+    private static final int HART = 1, PC = 2, BUDGET = 4, X = 5, AT = 6, COUNT = 7, NEXT = 8, TMP = 10, THROWN = 12,
+            BASE = 13, REGS = 14;
+
+    /** Opcodes of generic instructions that leave fetch alone, so the block goes on after them. */
+    private static boolean continuesAfterGeneric(int insn) {
+        return switch (insn & 0x7f) {
+            case 0x07, 0x27, 0x43, 0x47, 0x4B, 0x4F, 0x53, 0x2F -> true;
+            default -> false;
+        };
+    }
+
+    /** Where the instructions of one block come from: the hart's current code page. */
+    interface Source {
+        /** The decoded op at {@code offsetBytes} into the page, or 0 if that instruction crosses the page's end. */
+        long decodedAt(int offsetBytes);
+    }
+
+    /**
+     * Translates the block at {@code startOffset} of a page, or returns {@link Block#NONE} when there is
+     * nothing worth translating there. With {@code inlineMemory} its loads and stores call the methods
+     * the interpreter inlines too (fastest code, slowest to compile); without, out-of-line ones.
+     */
+    static Block translate(Source source, int startOffset, boolean inlineMemory) {
+        Run run = collect(source, startOffset);
+        return run == null ? Block.NONE : build(run, inlineMemory);
+    }
+
+    /** The decoded instructions of one block, taken from its page on the hart's thread. */
+    record Run(long[] ops, int[] offsets, int n, int startOffset) {}
+
+    /** The instructions the block at {@code startOffset} would hold, or null if there is nothing worth translating. */
+    static Run collect(Source source, int startOffset) {
+        long[] ops = new long[MAX_INSTRUCTIONS];
+        int[] offsets = new int[MAX_INSTRUCTIONS];
+        int n = 0;
+        int offset = startOffset;
+        boolean endsWithGeneric = false;
+        int generic = 0;
+        while (n < MAX_INSTRUCTIONS && offset < 4096) {
+            long d = source.decodedAt(offset);
+            if (d == 0) break;
+            ops[n] = d;
+            offsets[n] = offset;
+            n++;
+            int jumpedFrom = offset;
+            offset += (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
+            int op = (int) d & 0x7f;
+            if (op == Decoder.JAL) {
+                // Follow a direct jump within the page, unless it goes back into the block (a jump to the
+                // start loops inside the block; one to anywhere else in it ends the block).
+                int target = jumpedFrom + (int) (d >>> 32);
+                if (target < 0 || target >= 4096 || target == startOffset || visited(offsets, n, target)) break;
+                offset = target;
+                continue;
+            }
+            if (op == Decoder.JALR) break;
+            if (op == Decoder.GENERIC && !continuesAfterGeneric((int) (d >>> 32))) {
+                endsWithGeneric = true;
+                break;
+            }
+            if (op == Decoder.GENERIC && ++generic == MAX_GENERIC) break;
+        }
+        if (n == 0 || (n == 1 && endsWithGeneric)) return null;
+        return new Run(ops, offsets, n, startOffset);
+    }
+
+    private static boolean visited(int[] offsets, int n, int offset) {
+        for (int k = 0; k < n; k++) if (offsets[k] == offset) return true;
+        return false;
+    }
+
+    /** Generates, loads and instantiates the block's class; any thread. */
+    static Block build(Run run, boolean inlineMemory) {
+        try {
+            byte[] bytes = generate(run.ops, run.offsets, run.n, run.startOffset, inlineMemory);
+            MethodHandles.Lookup hidden = LOOKUP.defineHiddenClass(bytes, true);
+            return (Block) hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR).invoke();
+        } catch (VirtualMachineError e) {
+            throw e;
+        } catch (Throwable e) {
+            // A translator bug must not stop the guest: the interpreter runs this head instead.
+            failures++;
+            return Block.NONE;
+        }
+    }
+
+    static byte[] generate(long[] ops, int[] offsets, int n, int startOffset, boolean inlineMemory) {
+        // Which guest registers the block touches: those live in locals, read once at entry.
+        int used = 0, written = 0;
+        for (int k = 0; k < n; k++) {
+            long d = ops[k];
+            int op = (int) d & 0x7f, rd = rd(d), rs1 = rs1(d), rs2 = rs2(d);
+            switch (op) {
+                case Decoder.NOP, Decoder.GENERIC -> { }
+                case Decoder.LUI, Decoder.AUIPC, Decoder.JAL -> written |= 1 << rd;
+                case Decoder.BEQ, Decoder.BNE, Decoder.BLT, Decoder.BGE, Decoder.BLTU, Decoder.BGEU,
+                     Decoder.SB, Decoder.SH, Decoder.SW, Decoder.SD -> used |= (1 << rs1) | (1 << rs2);
+                default -> { // JALR, loads, ALU: read rs1 (and rs2), write rd
+                    used |= (1 << rs1) | (1 << rs2);
+                    written |= 1 << rd;
+                }
+            }
+        }
+        written &= ~1;
+        used = (used | written) & ~1;
+        final int usedRegs = used, writtenRegs = written;
+        return CLASS_FILE.build(inlineMemory ? CD_GENERATED_HOT : CD_GENERATED, cb -> {
+            cb.withVersion(49, 0);
+            cb.withFlags(ClassFile.ACC_FINAL | ClassFile.ACC_SUPER);
+            cb.withSuperclass(CD_BLOCK);
+            cb.withMethodBody(INIT_NAME, MTD_void, 0, c -> c.aload(0).invokespecial(CD_BLOCK, INIT_NAME, MTD_void).return_());
+            cb.withMethodBody("run", MTD_RUN, ClassFile.ACC_FINAL,
+                    c -> new Emitter(c, usedRegs, writtenRegs, startOffset, inlineMemory).body(ops, offsets, n));
+        });
+    }
+
+    static int rd(long d) { return (int) (d >>> 8) & 31; }
+
+    static int rs1(long d) { return (int) (d >>> 13) & 31; }
+
+    static int rs2(long d) { return (int) (d >>> 18) & 31; }
+
+    private static final class Emitter {
+        final CodeBuilder c;
+        final int used, written, startOffset;
+        /** "" to call Hart.load64 and friends (inlined), "outOfLine" for the calls HotSpot keeps out of line. */
+        final String memoryPrefix;
+        final Label exit;
+        final Label loopHead;
+        int length;
+        final List<Runnable> stubs = new ArrayList<>();
+
+        Emitter(CodeBuilder c, int used, int written, int startOffset, boolean inlineMemory) {
+            this.c = c;
+            this.memoryPrefix = inlineMemory ? "" : "outOfLine";
+            this.used = used;
+            this.written = written;
+            this.startOffset = startOffset;
+            this.exit = c.newLabel();
+            this.loopHead = c.newLabel();
+        }
+
+        static int slot(int reg) { return REGS + 2 * reg; }
+
+        void read(int reg) {
+            if (reg == 0) c.lconst_0(); else c.lload(slot(reg));
+        }
+
+        /** Stores the long on the stack to x[rd]; a write to x0 is dropped. */
+        void write(int rd) {
+            if (rd == 0) c.pop2(); else c.lstore(slot(rd));
+        }
+
+        void constant(long v) { c.loadConstant(v); }
+
+        void constant(int v) { c.loadConstant(v); }
+
+        void writeBack() {
+            for (int r = 1; r < 32; r++) {
+                if ((written >>> r & 1) != 0) {
+                    c.aload(X);
+                    constant(r);
+                    c.lload(slot(r));
+                    c.lastore();
+                }
+            }
+        }
+
+        void reloadAll() {
+            for (int r = 1; r < 32; r++) {
+                if ((used >>> r & 1) != 0) {
+                    c.aload(X);
+                    constant(r);
+                    c.laload();
+                    c.lstore(slot(r));
+                }
+            }
+        }
+
+        /** Pushes the virtual address of the instruction at page offset {@code offset} (pc + delta). */
+        void pcAt(long delta) {
+            c.lload(PC);
+            if (delta != 0) {
+                constant(delta);
+                c.ladd();
+            }
+        }
+
+        /**
+         * A side exit to pc + {@code delta} having retired {@code count} instructions (this turn). A jump
+         * back to the block's start loops inside the block while the budget lasts and no poll is due.
+         */
+        Label exitTo(long delta, int count) {
+            Label l = c.newLabel();
+            stubs.add(() -> {
+                c.labelBinding(l);
+                if (delta == 0) {
+                    c.iinc(BASE, count);
+                    c.iload(BASE);
+                    constant(length);
+                    c.iadd().iload(BUDGET);
+                    Label leave = c.newLabel();
+                    c.if_icmpgt(leave);
+                    c.aload(HART).getfield(CD_HART, "pollNow", CD_boolean);
+                    c.ifne(leave);
+                    c.goto_(loopHead);
+                    c.labelBinding(leave);
+                    pcAt(0);
+                    c.lstore(NEXT);
+                    c.iload(BASE).istore(COUNT);
+                    c.goto_(exit);
+                    return;
+                }
+                pcAt(delta);
+                c.lstore(NEXT);
+                retired(count);
+                c.istore(COUNT);
+                c.goto_(exit);
+            });
+            return l;
+        }
+
+        /** Pushes the instructions retired: earlier turns of the loop plus {@code count} in this one. */
+        void retired(int count) {
+            c.iload(BASE);
+            constant(count);
+            c.iadd();
+        }
+
+        void mayTrap(int index, int delta) {
+            constant((index << 13) | (delta + 4096));
+            c.istore(AT);
+        }
+
+        void body(long[] ops, int[] offsets, int n) {
+            c.aload(HART).getfield(CD_HART, "x", CD_LONGS).astore(X);
+            for (int r = 1; r < 32; r++) {
+                if ((used >>> r & 1) != 0) {
+                    c.aload(X);
+                    constant(r);
+                    c.laload();
+                    c.lstore(slot(r));
+                }
+            }
+            c.iconst_0().istore(AT);
+            c.iconst_0().istore(COUNT);
+            c.iconst_0().istore(BASE);
+            c.lconst_0().lstore(NEXT);
+            c.lconst_0().lstore(TMP);
+            Label tryStart = c.newLabel(), tryEnd = c.newLabel(), handler = c.newLabel();
+            length = n;
+            c.labelBinding(tryStart);
+            c.labelBinding(loopHead);
+            boolean ended = false;
+            for (int k = 0; k < n && !ended; k++) {
+                ended = instruction(ops[k], k, offsets[k] - startOffset, k == n - 1);
+            }
+            if (!ended) { // fell off the end: continue after the last instruction
+                long last = ops[n - 1];
+                int delta = offsets[n - 1] - startOffset + ((last & Decoder.COMPRESSED) != 0 ? 2 : 4);
+                pcAt(delta);
+                c.lstore(NEXT);
+                retired(n);
+                c.istore(COUNT);
+                c.goto_(exit);
+            }
+            c.labelBinding(tryEnd);
+            for (Runnable stub : stubs) stub.run();
+            c.labelBinding(exit);
+            writeBack();
+            c.aload(HART).lload(NEXT).putfield(CD_HART, "pc", CD_long);
+            c.iload(COUNT).ireturn();
+            // A guest trap: registers back, pc at the faulting instruction, retired count for the run loop.
+            c.labelBinding(handler);
+            c.astore(THROWN);
+            writeBack();
+            c.aload(HART).iload(AT);
+            constant(13);
+            c.iushr().iload(BASE).iadd().putfield(CD_HART, "blockRetired", CD_int);
+            c.aload(HART).lload(PC).iload(AT);
+            constant(0x1fff);
+            c.iand();
+            constant(4096);
+            c.isub().i2l().ladd().putfield(CD_HART, "pc", CD_long);
+            c.aload(THROWN).athrow();
+            c.exceptionCatch(tryStart, tryEnd, handler, CD_TRAP);
+        }
+
+        /** Emits one instruction; returns true if it ended the block (all paths left). */
+        boolean instruction(long d, int index, int delta, boolean last) {
+            int op = (int) d & 0x7f, rd = rd(d), rs1 = rs1(d), rs2 = rs2(d);
+            int imm = (int) (d >>> 32);
+            int len = (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
+            switch (op) {
+                case Decoder.NOP -> { }
+                case Decoder.LUI -> { constant((long) imm); write(rd); }
+                case Decoder.AUIPC -> { pcAt((long) delta + imm); write(rd); }
+                case Decoder.JAL -> {
+                    if (rd != 0) { pcAt(delta + len); write(rd); }
+                    if (!last) return false; // followed: the target's instructions come next in this block
+                    c.goto_(exitTo((long) delta + imm, index + 1));
+                    return true;
+                }
+                case Decoder.JALR -> {
+                    read(rs1);
+                    constant((long) imm);
+                    c.ladd();
+                    constant(~1L);
+                    c.land().lstore(NEXT); // before rd is written, which may be rs1
+                    if (rd != 0) { pcAt(delta + len); write(rd); }
+                    retired(index + 1);
+                    c.istore(COUNT);
+                    c.goto_(exit);
+                    return true;
+                }
+                case Decoder.BEQ, Decoder.BNE, Decoder.BLT, Decoder.BGE, Decoder.BLTU, Decoder.BGEU -> {
+                    read(rs1);
+                    read(rs2);
+                    if (op == Decoder.BLTU || op == Decoder.BGEU) {
+                        c.invokestatic(ClassDesc.of("java.lang.Long"), "compareUnsigned", MTD_COMPARE);
+                    } else {
+                        c.lcmp();
+                    }
+                    Label taken = exitTo((long) delta + imm, index + 1);
+                    switch (op) {
+                        case Decoder.BEQ -> c.ifeq(taken);
+                        case Decoder.BNE -> c.ifne(taken);
+                        case Decoder.BLT, Decoder.BLTU -> c.iflt(taken);
+                        default -> c.ifge(taken);
+                    }
+                }
+                case Decoder.LB, Decoder.LH, Decoder.LW, Decoder.LD, Decoder.LBU, Decoder.LHU, Decoder.LWU -> {
+                    mayTrap(index, delta);
+                    c.aload(HART);
+                    address(rs1, imm);
+                    String method = (memoryPrefix.isEmpty() ? "l" : memoryPrefix + "L") + switch (op) {
+                        case Decoder.LB, Decoder.LBU -> "oad8";
+                        case Decoder.LH, Decoder.LHU -> "oad16";
+                        case Decoder.LW, Decoder.LWU -> "oad32";
+                        default -> "oad64";
+                    };
+                    c.invokevirtual(CD_HART, method, MTD_LOAD);
+                    switch (op) {
+                        case Decoder.LB -> c.l2i().i2b().i2l();
+                        case Decoder.LH -> c.l2i().i2s().i2l();
+                        case Decoder.LW -> c.l2i().i2l();
+                        case Decoder.LBU -> { constant(0xffL); c.land(); }
+                        case Decoder.LHU -> { constant(0xffffL); c.land(); }
+                        case Decoder.LWU -> { constant(0xffffffffL); c.land(); }
+                        default -> { }
+                    }
+                    write(rd);
+                }
+                case Decoder.SB, Decoder.SH, Decoder.SW, Decoder.SD -> {
+                    mayTrap(index, delta);
+                    c.aload(HART);
+                    address(rs1, imm);
+                    read(rs2);
+                    String method = (memoryPrefix.isEmpty() ? "s" : memoryPrefix + "S") + switch (op) {
+                        case Decoder.SB -> "tore8";
+                        case Decoder.SH -> "tore16";
+                        case Decoder.SW -> "tore32";
+                        default -> "tore64";
+                    };
+                    c.invokevirtual(CD_HART, method, MTD_STORE);
+                    codeWrittenCheck(delta + len, index + 1);
+                }
+                case Decoder.GENERIC -> {
+                    mayTrap(index, delta);
+                    writeBack();
+                    c.aload(HART);
+                    pcAt(delta);
+                    c.putfield(CD_HART, "pc", CD_long);
+                    c.aload(HART);
+                    constant(d);
+                    c.invokevirtual(CD_HART, "execGeneric", MTD_GENERIC);
+                    if (!continuesAfterGeneric(imm)) { // it set pc itself; registers are already in x[]
+                        retired(index + 1);
+                        c.ireturn();
+                        return true;
+                    }
+                    reloadAll();
+                    codeWrittenCheck(delta + len, index + 1);
+                }
+                default -> alu(op, rd, rs1, rs2, imm);
+            }
+            return false;
+        }
+
+        void address(int rs1, int imm) {
+            read(rs1);
+            if (imm != 0) {
+                constant((long) imm);
+                c.ladd();
+            }
+        }
+
+        void codeWrittenCheck(int nextDelta, int count) {
+            c.aload(HART).getfield(CD_HART, "codeWritten", CD_boolean);
+            c.ifne(exitTo(nextDelta, count));
+        }
+
+        void alu(int op, int rd, int rs1, int rs2, int imm) {
+            switch (op) {
+                case Decoder.ADDI -> { read(rs1); constant((long) imm); c.ladd(); }
+                case Decoder.SLTI -> { read(rs1); constant((long) imm); binary("slt"); }
+                case Decoder.SLTIU -> { read(rs1); constant((long) imm); binary("sltu"); }
+                case Decoder.XORI -> { read(rs1); constant((long) imm); c.lxor(); }
+                case Decoder.ORI -> { read(rs1); constant((long) imm); c.lor(); }
+                case Decoder.ANDI -> { read(rs1); constant((long) imm); c.land(); }
+                case Decoder.SLLI -> { read(rs1); constant(imm); c.lshl(); }
+                case Decoder.SRLI -> { read(rs1); constant(imm); c.lushr(); }
+                case Decoder.SRAI -> { read(rs1); constant(imm); c.lshr(); }
+                case Decoder.ADDIW -> { read(rs1); c.l2i(); constant(imm); c.iadd().i2l(); }
+                case Decoder.SLLIW -> { read(rs1); c.l2i(); constant(imm); c.ishl().i2l(); }
+                case Decoder.SRLIW -> { read(rs1); c.l2i(); constant(imm); c.iushr().i2l(); }
+                case Decoder.SRAIW -> { read(rs1); c.l2i(); constant(imm); c.ishr().i2l(); }
+                case Decoder.ADD -> { read(rs1); read(rs2); c.ladd(); }
+                case Decoder.SUB -> { read(rs1); read(rs2); c.lsub(); }
+                case Decoder.SLL -> { read(rs1); read(rs2); c.l2i().lshl(); }
+                case Decoder.SLT -> { read(rs1); read(rs2); binary("slt"); }
+                case Decoder.SLTU -> { read(rs1); read(rs2); binary("sltu"); }
+                case Decoder.XOR -> { read(rs1); read(rs2); c.lxor(); }
+                case Decoder.SRL -> { read(rs1); read(rs2); c.l2i().lushr(); }
+                case Decoder.SRA -> { read(rs1); read(rs2); c.l2i().lshr(); }
+                case Decoder.OR -> { read(rs1); read(rs2); c.lor(); }
+                case Decoder.AND -> { read(rs1); read(rs2); c.land(); }
+                case Decoder.ADDW -> { read(rs1); c.l2i(); read(rs2); c.l2i().iadd().i2l(); }
+                case Decoder.SUBW -> { read(rs1); c.l2i(); read(rs2); c.l2i().isub().i2l(); }
+                case Decoder.SLLW -> { read(rs1); c.l2i(); read(rs2); c.l2i().ishl().i2l(); }
+                case Decoder.SRLW -> { read(rs1); c.l2i(); read(rs2); c.l2i().iushr().i2l(); }
+                case Decoder.SRAW -> { read(rs1); c.l2i(); read(rs2); c.l2i().ishr().i2l(); }
+                case Decoder.MUL -> { read(rs1); read(rs2); c.lmul(); }
+                case Decoder.MULH -> { read(rs1); read(rs2); c.invokestatic(ClassDesc.of("java.lang.Math"), "multiplyHigh", MTD_BINARY); }
+                case Decoder.MULHSU -> { read(rs1); read(rs2); binary("mulhsu"); }
+                case Decoder.MULHU -> { read(rs1); read(rs2); c.invokestatic(ClassDesc.of("java.lang.Math"), "unsignedMultiplyHigh", MTD_BINARY); }
+                case Decoder.DIV -> { read(rs1); read(rs2); binary("div"); }
+                case Decoder.DIVU -> { read(rs1); read(rs2); binary("divu"); }
+                case Decoder.REM -> { read(rs1); read(rs2); binary("rem"); }
+                case Decoder.REMU -> { read(rs1); read(rs2); binary("remu"); }
+                case Decoder.MULW -> { read(rs1); c.l2i(); read(rs2); c.l2i().imul().i2l(); }
+                case Decoder.DIVW -> { read(rs1); read(rs2); binary("divw"); }
+                case Decoder.DIVUW -> { read(rs1); read(rs2); binary("divuw"); }
+                case Decoder.REMW -> { read(rs1); read(rs2); binary("remw"); }
+                case Decoder.REMUW -> { read(rs1); read(rs2); binary("remuw"); }
+                default -> throw new IllegalStateException("no translation for op " + op);
+            }
+            write(rd);
+        }
+
+        void binary(String helper) {
+            c.invokestatic(CD_BLOCK, helper, MTD_BINARY);
+        }
+    }
+}
