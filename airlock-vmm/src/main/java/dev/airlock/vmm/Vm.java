@@ -57,13 +57,16 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private final CodeCache code;
     private final SlotDevice[] virtioSlots = new SlotDevice[AddressMap.VIRTIO_MMIO_SLOTS];
     private final ConsoleTap console;
-    private final TimeBase time = TimeBase.monotonic();
+    private final TimeBase.Resumable time = new TimeBase.Resumable();
     private final CountDownLatch allHalted;
     private final long startNanos = System.nanoTime();
     private volatile VmResult.Outcome outcome;
     private volatile String reason;
     private volatile int exitCode = -1;
     private volatile boolean started;
+    private Clint clint;
+    /** Set by {@link #restore}: start() then resumes every hart that was running instead of booting hart 0. */
+    private boolean restored;
 
     private Vm(VmConfig config, HartPool pool, KernelImage kernel) throws BootException {
         this.config = config;
@@ -82,7 +85,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         Plic plic = new Plic(lines);
         uart = new Uart16550(console, plic.source(AddressMap.UART_IRQ));
         bus.register("plic", AddressMap.PLIC_GPA, Plic.SIZE_BYTES, plic);
-        bus.register("clint", AddressMap.CLINT_GPA, Clint.SIZE_BYTES, new Clint(lines, time));
+        clint = new Clint(lines, time);
+        bus.register("clint", AddressMap.CLINT_GPA, Clint.SIZE_BYTES, clint);
         bus.register("uart", AddressMap.UART_GPA, Uart16550.SIZE_BYTES, uart);
         bus.register("finisher", AddressMap.TEST_FINISHER_GPA, 0x1000, new TestFinisher(this));
         this.plic = plic;
@@ -162,11 +166,92 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         harts[0].reset(kernel.entryGpa(), Hart.PRIV_S, 0, dtbGpa);
     }
 
-    /** Starts the boot hart; secondaries wait for SBI HSM hart_start. */
+    /** Starts the boot hart (secondaries wait for SBI HSM hart_start), or after {@link #restore} every hart that was running. */
     public synchronized void start() {
         if (started) throw new IllegalStateException("VM already started");
         started = true;
-        tasks[0].wake();
+        if (!restored) {
+            tasks[0].wake();
+            return;
+        }
+        for (HartTask t : tasks) t.wake(); // a hart that was stopped stays so: wake() checks its HSM state
+    }
+
+    // ---------------------------------------------------------------- snapshots
+
+    /**
+     * Saves this VM to {@code dir} ({@code vm.state} and {@code vm.mem}) after it has been stopped and
+     * before it is closed. Virtio devices cannot be saved yet, so a VM with any is refused.
+     */
+    public void snapshot(java.nio.file.Path dir) throws IOException {
+        if (!hasEnded()) throw new IllegalStateException("stop the VM before saving it");
+        for (SlotDevice slot : virtioSlots) {
+            if (slot.device != EMPTY_SLOT) throw new IllegalStateException("a VM with virtio devices cannot be saved yet");
+        }
+        java.nio.file.Files.createDirectories(dir);
+        var memory = dev.airlock.vmm.snapshot.MemoryFile.write(ram, dir.resolve(MEMORY_FILE));
+        var sections = new java.util.ArrayList<dev.airlock.vmm.snapshot.StateFile.Section>();
+        ByteBuffer vm = ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        vm.putInt(harts.length).putInt(0).putLong(ram.sizeBytes()).putLong(time.ticks());
+        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("VM  ", 0, vm.array()));
+        for (Hart h : harts) {
+            sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("HART", h.hartId(), dev.airlock.cpu.rv64.HartState.save(h)));
+        }
+        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("CLNT", 0, clint.saveState()));
+        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("PLIC", 0, plic.saveState()));
+        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("UART", 0, uart.saveState()));
+        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("MEMC", 0, memory.encode()));
+        dev.airlock.vmm.snapshot.StateFile.write(dir.resolve(STATE_FILE), sections);
+    }
+
+    public static final String STATE_FILE = "vm.state";
+    public static final String MEMORY_FILE = "vm.mem";
+
+    /**
+     * Replaces this VM's freshly created state with what {@link #snapshot} saved in {@code dir}, before
+     * {@link #start}: memory, harts, CLINT, PLIC, UART and the clock, which carries on from the saved time.
+     *
+     * @throws dev.airlock.vmm.snapshot.SnapshotFormatException for a damaged file, naming it and the offset
+     * @throws IOException if the snapshot does not fit this VM (CPUs, memory) or cannot be read
+     */
+    public synchronized void restore(java.nio.file.Path dir) throws IOException {
+        if (started) throw new IllegalStateException("restore before start()");
+        java.nio.file.Path stateFile = dir.resolve(STATE_FILE);
+        var sections = dev.airlock.vmm.snapshot.StateFile.read(stateFile);
+        var byTag = new java.util.HashMap<String, dev.airlock.vmm.snapshot.StateFile.Section>();
+        for (var s : sections) byTag.put(s.tag() + s.instance(), s);
+        var vm = require(byTag, "VM  0", stateFile).buffer();
+        int cpus = vm.getInt();
+        vm.getInt();
+        long memoryBytes = vm.getLong();
+        long ticks = vm.getLong();
+        if (cpus != harts.length || memoryBytes != ram.sizeBytes()) {
+            throw new IOException(stateFile + " holds a VM with " + cpus + " CPUs and " + (memoryBytes >> 20)
+                    + " MiB; this one has " + harts.length + " and " + (ram.sizeBytes() >> 20) + " MiB");
+        }
+        try {
+            var memory = dev.airlock.vmm.snapshot.MemoryFile.Checksums.decode(require(byTag, "MEMC0", stateFile).buffer());
+            // Drop what the fresh VM loaded (kernel, device tree): the snapshot's holes must read as zeros.
+            ram.discard(ram.baseGpa(), ram.sizeBytes());
+            dev.airlock.vmm.snapshot.MemoryFile.load(dir.resolve(MEMORY_FILE), memory, ram);
+            code.invalidateRange(ram.baseGpa(), ram.sizeBytes());
+            for (Hart h : harts) dev.airlock.cpu.rv64.HartState.restore(h, require(byTag, "HART" + h.hartId(), stateFile).buffer());
+            clint.restoreState(require(byTag, "CLNT0", stateFile).payload());
+            plic.restoreState(require(byTag, "PLIC0", stateFile).buffer());
+            uart.restoreState(require(byTag, "UART0", stateFile).buffer());
+        } catch (IllegalArgumentException | java.nio.BufferUnderflowException e) {
+            throw new dev.airlock.vmm.snapshot.SnapshotFormatException(stateFile, 0, "a section does not fit this VM: " + e.getMessage());
+        }
+        time.resumeAt(ticks);
+        restored = true;
+    }
+
+    private static dev.airlock.vmm.snapshot.StateFile.Section require(
+            java.util.Map<String, dev.airlock.vmm.snapshot.StateFile.Section> byTag, String key, java.nio.file.Path file)
+            throws dev.airlock.vmm.snapshot.SnapshotFormatException {
+        var s = byTag.get(key);
+        if (s == null) throw new dev.airlock.vmm.snapshot.SnapshotFormatException(file, 0, "no " + key.trim() + " section");
+        return s;
     }
 
     /** Waits for the guest to end, or stops it at the timeout. */

@@ -123,7 +123,10 @@ public final class MemoryFile {
         }
     }
 
-    /** Copies a verified memory file into {@code memory} (a fresh VM's RAM, whose untouched pages are zero). */
+    /**
+     * Copies a verified memory file into {@code memory}, a fresh VM's RAM whose pages read as zero:
+     * only pages holding data are written, so the rest never becomes resident.
+     */
     public static void load(Path file, Checksums expected, GuestMemory memory) throws IOException {
         if (memory.sizeBytes() != expected.sizeBytes()) {
             throw new IOException("the saved memory is " + expected.sizeBytes() + " bytes but this VM has " + memory.sizeBytes());
@@ -131,14 +134,18 @@ public final class MemoryFile {
         verify(file, expected);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MemorySegment ram = memory.segment();
-            long done = 0;
-            while (done < expected.sizeBytes()) {
-                long n = Math.min(CHUNK_BYTES, expected.sizeBytes() - done);
-                ByteBuffer target = ram.asSlice(done, n).asByteBuffer();
-                while (target.hasRemaining()) {
-                    if (ch.read(target, done + target.position()) < 0) throw new SnapshotFormatException(file, done, "truncated");
+            ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
+            MemorySegment chunkSegment = MemorySegment.ofBuffer(chunk);
+            for (long done = 0; done < expected.sizeBytes(); done += CHUNK_BYTES) {
+                int n = (int) Math.min(CHUNK_BYTES, expected.sizeBytes() - done);
+                chunk.clear().limit(n);
+                while (chunk.hasRemaining()) {
+                    if (ch.read(chunk, done + chunk.position()) < 0) throw new SnapshotFormatException(file, done, "truncated");
                 }
-                done += n;
+                for (int off = 0; off < n; off += PAGE_BYTES) {
+                    MemorySegment page = chunkSegment.asSlice(off, PAGE_BYTES);
+                    if (page.mismatch(ZERO_PAGE) != -1) MemorySegment.copy(page, 0, ram, done + off, PAGE_BYTES);
+                }
             }
         }
     }

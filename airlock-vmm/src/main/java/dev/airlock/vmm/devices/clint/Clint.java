@@ -45,6 +45,25 @@ public final class Clint implements BusDevice {
         this.msip = new boolean[harts.length];
     }
 
+    /** The machine software-interrupt bits, one byte per hart, for a snapshot (mtimecmp lives in the harts). */
+    public byte[] saveState() {
+        synchronized (lock) {
+            byte[] b = new byte[msip.length];
+            for (int h = 0; h < msip.length; h++) b[h] = (byte) (msip[h] ? 1 : 0);
+            return b;
+        }
+    }
+
+    /** Puts back what {@link #saveState} saved (the harts' mip, restored with them, already carries the lines). */
+    public void restoreState(byte[] state) {
+        synchronized (lock) {
+            if (state.length != msip.length) {
+                throw new IllegalArgumentException("CLINT state for " + state.length + " harts does not fit " + msip.length);
+            }
+            for (int h = 0; h < msip.length; h++) msip[h] = state[h] != 0;
+        }
+    }
+
     @Override
     public long read(long offsetBytes, int sizeBytes) {
         if (offsetBytes < 0 || (sizeBytes != 4 && sizeBytes != 8) || (offsetBytes & (sizeBytes - 1)) != 0) {
