@@ -89,9 +89,9 @@ build+=", jars built $(date -r "$(ls "$target"/airlock-cli-*.jar | head -1)" '+%
 # Kernel command line: Airlock's BASE_CMDLINE plus " quiet" (what `airlock run` uses without --console; the
 # harness passes --console --append quiet to get the same line with the console on stdout). QEMU gets the same
 # line with its console on the 16550 from the start (OpenSBI 1.1 has no DBCN, so no earlycon=sbi).
-base_cmdline="$(sed -n '/BASE_CMDLINE = /,/;/p' "$root/airlock-cli/src/main/java/dev/airlock/cli/RunCommand.java" \
+base_cmdline="$(sed -n '/BASE_CMDLINE = /,/;/p' "$root/airlock-vmm/src/main/java/dev/airlock/vmm/VmConfig.java" \
   | grep -o '"[^"]*"' | tr -d '"' | tr -d '\n')"
-[ -n "$base_cmdline" ] || { echo "bench-boot: cannot read BASE_CMDLINE from RunCommand.java" >&2; exit 1; }
+[ -n "$base_cmdline" ] || { echo "bench-boot: cannot read BASE_CMDLINE from VmConfig.java" >&2; exit 1; }
 airlock_cmdline="$base_cmdline quiet"
 qemu_cmdline="${base_cmdline/earlycon=sbi/earlycon=uart8250,mmio,0x10000000} quiet"
 expected="console=ttyS0 earlycon=uart8250,mmio,0x10000000 no4lvl panic=-1 rdinit=/init cryptomgr.notests initcall_blacklist=jent_mod_init quiet"

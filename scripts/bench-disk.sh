@@ -120,9 +120,9 @@ echo "bench-disk: writing a ${size_mib} MiB test image of random bytes…" >&2
 head -c $(( size_mib << 20 )) /dev/urandom >"$work/test.img"
 
 # --- the two command lines -----------------------------------------------------------------------------------
-base_cmdline="$(sed -n '/BASE_CMDLINE = /,/;/p' "$root/airlock-cli/src/main/java/dev/airlock/cli/RunCommand.java" \
+base_cmdline="$(sed -n '/BASE_CMDLINE = /,/;/p' "$root/airlock-vmm/src/main/java/dev/airlock/vmm/VmConfig.java" \
   | grep -o '"[^"]*"' | tr -d '"' | tr -d '\n')"
-[ -n "$base_cmdline" ] || { echo "bench-disk: cannot read BASE_CMDLINE from RunCommand.java" >&2; exit 1; }
+[ -n "$base_cmdline" ] || { echo "bench-disk: cannot read BASE_CMDLINE from VmConfig.java" >&2; exit 1; }
 qemu_cmdline="${base_cmdline/earlycon=sbi/earlycon=uart8250,mmio,0x10000000} quiet" # OpenSBI 1.1: no DBCN
 per_boot_s=$(( 4 * (runtime + ramp) ))
 airlock_cmd=("$root/airlock" run --memory "$memory_mib" --cpus 1 --kernel "$kernel" --initrd "$work/initrd.cpio"

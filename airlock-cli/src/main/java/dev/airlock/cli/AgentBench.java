@@ -32,7 +32,7 @@ final class AgentBench {
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 200;
         long bytes = (args.length > 2 ? Long.parseLong(args[2]) : 64) << 20;
         Path socket = RuntimeDir.fromEnvironment().vsockSocket(name);
-        try (AgentClient agent = MicroVm.connectAgent(socket, Duration.ofSeconds(60), null)) {
+        try (AgentClient agent = AgentClient.awaitVsock(socket, Duration.ofSeconds(60), () -> false)) {
             for (int i = 0; i < 20; i++) agent.run("true"); // warm both sides up
             double[] exec = new double[rounds];
             for (int i = 0; i < rounds; i++) {

@@ -48,7 +48,7 @@ final class AgentCommands {
             throw new AgentUnreachableException("no running VM is named '" + name + "' (no " + socket
                     + "); start one with: airlock start " + name);
         }
-        return MicroVm.connectAgent(socket, CONNECT_TIMEOUT, null);
+        return AgentClient.awaitVsock(socket, CONNECT_TIMEOUT, () -> false);
     }
 
     static int exec(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
@@ -193,7 +193,7 @@ final class AgentCommands {
         }
         boolean asked = false;
         if (!force) {
-            try (AgentClient agent = MicroVm.connectAgent(socket, CONNECT_TIMEOUT, null)) {
+            try (AgentClient agent = AgentClient.awaitVsock(socket, CONNECT_TIMEOUT, () -> false)) {
                 // The exit status never comes: the guest powers off under the agent and the connection drops.
                 // Wait for that; closing first would make the agent kill the command.
                 agent.exec(ExecRequest.of("sh", "-c", "sync; poweroff -f")).waitFor(Duration.ofSeconds(60));

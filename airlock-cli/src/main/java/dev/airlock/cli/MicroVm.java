@@ -168,27 +168,9 @@ final class MicroVm implements AutoCloseable {
                 balloon.bytesReported(), instructions, (System.nanoTime() - startedNanos) / 1_000_000, process[0], process[1]);
     }
 
-    /**
-     * Waits for the guest agent, retrying while the guest boots.
-     *
-     * @throws AgentUnreachableException if the VM ends first or the deadline passes
-     */
+    /** Waits for the guest agent, retrying while the guest boots, until the timeout or the VM's end. */
     AgentClient connectAgent(Duration timeout) throws AgentException, InterruptedException {
-        return connectAgent(vsockSocket(), timeout, vm);
-    }
-
-    /** Connects to the agent of a VM through its vsock socket; {@code vm} (may be null) ends the wait when it ends. */
-    static AgentClient connectAgent(Path socket, Duration timeout, Vm vm) throws AgentException, InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            try {
-                return AgentClient.connectVsock(socket, InitramfsBuilder.AGENT_PORT, Duration.ofSeconds(10));
-            } catch (AgentUnreachableException e) {
-                if ((vm != null && vm.hasEnded()) || System.nanoTime() > deadline) throw e;
-                // The guest is still booting: its driver or the agent is not up yet.
-                Thread.sleep(20);
-            }
-        }
+        return AgentClient.awaitVsock(vsockSocket(), timeout, vm::hasEnded);
     }
 
     @Override

@@ -50,7 +50,7 @@ final class PsCommand {
                 "BALLOON", "UPTIME", "PSS");
         for (VmStatus s : running) {
             out.printf("%-20s %8d %5d %4d %9s %9s %9s %9s %9s%n", s.name(), s.pid(), s.cid(), s.cpus(), mib(s.memoryBytes()),
-                    mib(s.residentBytes()), mib(s.balloonBytes()), uptime(s.uptimeMillis()), mib(s.processPssBytes()));
+                    mib(s.residentBytes()), mib(s.balloonBytes()), uptime(s.uptimeMs()), mib(s.processPssBytes()));
         }
         return 0;
     }

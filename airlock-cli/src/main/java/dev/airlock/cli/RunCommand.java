@@ -17,7 +17,6 @@ import dev.airlock.vmm.VmResult;
 import dev.airlock.vmm.boot.BootException;
 import dev.airlock.vmm.sched.HartPool;
 import dev.airlock.vmm.virtio.DeviceEventLoop;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -45,9 +44,10 @@ final class RunCommand {
               --name NAME       name the VM, so 'airlock exec NAME' and 'airlock cp' reach it while it runs
             The command runs through the guest agent over vsock; with --initrd it runs from the console instead.""";
 
-    /** Kernel arguments: Sv39 (fewer walk levels), no crypto self-tests or jitter entropy (they only burn guest time). */
-    static final String BASE_CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
-            + " cryptomgr.notests initcall_blacklist=jent_mod_init";
+    /** The kernel command line for these options: the machine's, quiet unless --console, then --append. */
+    static String cmdline(Options o) {
+        return VmConfig.BASE_CMDLINE + (o.console() ? "" : " quiet") + (o.append().isEmpty() ? "" : " " + o.append());
+    }
 
     record Options(long memoryMiB, int cpus, Path kernel, Path initrd, String append, List<MicroVm.Disk> disks,
                    Duration timeout, boolean console, boolean timings, String name, List<String> command) {}
@@ -143,7 +143,7 @@ final class RunCommand {
             return ExitCodes.USAGE;
         }
         long assetsNanos = System.nanoTime();
-        String cmdline = BASE_CMDLINE + (o.console() ? "" : " quiet") + (o.append().isEmpty() ? "" : " " + o.append());
+        String cmdline = cmdline(o);
         CommandOutputFilter filter = new CommandOutputFilter(out, o.console(), !viaAgent);
         VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, cmdline, filter);
         RuntimeDir runtime = RuntimeDir.fromEnvironment();
@@ -189,8 +189,7 @@ final class RunCommand {
     private static AgentRun runThroughAgent(MicroVm machine, Options o, PrintStream out, PrintStream err, long deadline)
             throws InterruptedException {
         Vm vm = machine.vm();
-        try (AgentClient agent = MicroVm.connectAgent(machine.vsockSocket(),
-                Duration.ofNanos(Math.max(1, deadline - System.nanoTime())), vm)) {
+        try (AgentClient agent = machine.connectAgent(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) {
             ExecProcess process = agent.exec(ExecRequest.of(o.command()));
             Thread stdout = Streams.pump(process.stdout(), out);
             Thread stderr = Streams.pump(process.stderr(), err);
@@ -324,15 +323,7 @@ final class RunCommand {
 
     /** The base initramfs followed by the archive holding /airlock/cmd.sh (the kernel reads both). */
     private static byte[] withCommand(byte[] base, List<String> command) {
-        return command.isEmpty() ? base : concat(base, InitramfsBuilder.commandArchive(command, Map.of()));
-    }
-
-    private static byte[] concat(byte[] a, byte[] b) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(a.length + b.length + 4);
-        out.writeBytes(a);
-        while (out.size() % 4 != 0) out.write(0); // newc archives start 4-byte aligned
-        out.writeBytes(b);
-        return out.toByteArray();
+        return command.isEmpty() ? base : InitramfsBuilder.append(base, InitramfsBuilder.commandArchive(command, Map.of()));
     }
 
     /**

@@ -50,7 +50,7 @@ final class StartCommand {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.VM_FAILED;
         }
-        String cmdline = RunCommand.BASE_CMDLINE + (o.console() ? "" : " quiet") + (o.append().isEmpty() ? "" : " " + o.append());
+        String cmdline = RunCommand.cmdline(o);
         OutputStream console = o.console() ? out : new CommandOutputFilter(out, false, false);
         VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, cmdline, console);
         try (HartPool pool = HartPool.perCore();

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
+import dev.airlock.vmm.io.UnixSocketServer;
 import dev.airlock.vmm.io.UnixSockets;
 
 /**
@@ -27,35 +28,18 @@ final class VmControl implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(VmControl.class.getName());
     private static final int MAX_LINE_BYTES = 64;
 
-    private final Path path;
-    private final ServerSocketChannel server;
+    private final UnixSocketServer server;
     private final Supplier<VmStatus> status;
     private final Runnable stop;
-    private final Thread acceptor;
-    private volatile boolean closed;
 
-    private VmControl(Path path, ServerSocketChannel server, Supplier<VmStatus> status, Runnable stop) {
-        this.path = path;
-        this.server = server;
+    private VmControl(Path path, Supplier<VmStatus> status, Runnable stop) throws IOException {
         this.status = status;
         this.stop = stop;
-        acceptor = Thread.ofVirtual().name("airlock-control " + path).start(this::acceptLoop);
+        this.server = UnixSocketServer.start(path, "the control socket", this::serve);
     }
 
     static VmControl listen(Path path, Supplier<VmStatus> status, Runnable stop) throws IOException {
-        return new VmControl(path, UnixSockets.listen(path, "the control socket"), status, stop);
-    }
-
-    private void acceptLoop() {
-        while (!closed) {
-            try {
-                SocketChannel client = server.accept();
-                Thread.ofVirtual().start(() -> serve(client));
-            } catch (IOException e) {
-                if (!closed) LOG.warning("control socket " + path + " stopped: " + e.getMessage());
-                return;
-            }
-        }
+        return new VmControl(path, status, stop);
     }
 
     private void serve(SocketChannel client) {
@@ -106,16 +90,6 @@ final class VmControl implements AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) return;
-        closed = true;
-        try {
-            server.close();
-            acceptor.join(5000);
-            Files.deleteIfExists(path);
-        } catch (IOException e) {
-            LOG.fine("cannot remove " + path + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        server.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.airlock.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.lang.reflect.RecordComponent;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -14,48 +15,56 @@ import java.util.regex.Pattern;
  * reported free, and the whole JVM's RSS and PSS from {@code /proc/self/smaps_rollup} as a cross-check.
  */
 record VmStatus(String name, long pid, long cid, int cpus, long memoryBytes, long residentBytes,
-                long balloonBytes, long reportedBytes, long guestInstructions, long uptimeMillis,
+                long balloonBytes, long reportedFreeBytes, long guestInstructions, long uptimeMs,
                 long processRssBytes, long processPssBytes) {
 
+    /** One flat JSON object; each key is a component's name in snake case (memoryBytes: "memory_bytes"). */
     String toJson() {
-        var fields = new LinkedHashMap<String, Object>();
-        fields.put("name", name);
-        fields.put("pid", pid);
-        fields.put("cid", cid);
-        fields.put("cpus", cpus);
-        fields.put("memory_bytes", memoryBytes);
-        fields.put("resident_bytes", residentBytes);
-        fields.put("balloon_bytes", balloonBytes);
-        fields.put("reported_free_bytes", reportedBytes);
-        fields.put("guest_instructions", guestInstructions);
-        fields.put("uptime_ms", uptimeMillis);
-        fields.put("process_rss_bytes", processRssBytes);
-        fields.put("process_pss_bytes", processPssBytes);
         var json = new StringBuilder("{");
-        for (var e : fields.entrySet()) {
+        for (RecordComponent c : VmStatus.class.getRecordComponents()) {
             if (json.length() > 1) json.append(',');
-            json.append('"').append(e.getKey()).append("\":");
-            json.append(e.getValue() instanceof String s ? '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"' : e.getValue());
+            json.append('"').append(key(c)).append("\":");
+            Object v = value(c);
+            json.append(v instanceof String text ? '"' + text.replace("\\", "\\\\").replace("\"", "\\\"") + '"' : v);
         }
         return json.append('}').toString();
     }
 
     private static final Pattern FIELD = Pattern.compile("\"([a-z_]+)\":(\"(?:[^\"\\\\]|\\\\.)*\"|-?\\d+)");
 
-    /** Parses what {@link #toJson} wrote (our own format, one flat object). */
+    /** Parses what {@link #toJson} wrote (our own format, one flat object); a missing number reads as -1. */
     static VmStatus fromJson(String json) {
         Map<String, String> f = new LinkedHashMap<>();
         Matcher m = FIELD.matcher(json);
         while (m.find()) f.put(m.group(1), m.group(2));
         if (!f.containsKey("name")) throw new IllegalArgumentException("not a VM status: " + json);
-        return new VmStatus(unquote(f.get("name")), num(f, "pid"), num(f, "cid"), (int) num(f, "cpus"),
-                num(f, "memory_bytes"), num(f, "resident_bytes"), num(f, "balloon_bytes"), num(f, "reported_free_bytes"),
-                num(f, "guest_instructions"), num(f, "uptime_ms"), num(f, "process_rss_bytes"), num(f, "process_pss_bytes"));
+        RecordComponent[] components = VmStatus.class.getRecordComponents();
+        Object[] args = new Object[components.length];
+        Class<?>[] types = new Class<?>[components.length];
+        for (int i = 0; i < components.length; i++) {
+            types[i] = components[i].getType();
+            String v = f.get(key(components[i]));
+            if (types[i] == String.class) args[i] = v == null ? null : unquote(v);
+            else if (types[i] == int.class) args[i] = v == null ? -1 : Integer.parseInt(v);
+            else args[i] = v == null ? -1L : Long.parseLong(v);
+        }
+        try {
+            return VmStatus.class.getDeclaredConstructor(types).newInstance(args);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
-    private static long num(Map<String, String> f, String key) {
-        String v = f.get(key);
-        return v == null ? -1 : Long.parseLong(v);
+    private static String key(RecordComponent c) {
+        return c.getName().replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    private Object value(RecordComponent c) {
+        try {
+            return c.getAccessor().invoke(this);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static String unquote(String s) {

@@ -66,7 +66,7 @@ class AgentSystemTest {
             assertTrue(System.nanoTime() < deadline, "no vsock socket after 120 s");
             Thread.sleep(20);
         }
-        try (AgentClient agent = MicroVm.connectAgent(socket, Duration.ofSeconds(120), null)) {
+        try (AgentClient agent = AgentClient.awaitVsock(socket, Duration.ofSeconds(120), () -> false)) {
             assertEquals(0, agent.run("true").exitCode());
         }
     }
@@ -100,7 +100,7 @@ class AgentSystemTest {
     @Test @Order(2)
     void hundredMebibytesOfOutputArriveInOrder() throws Exception {
         long total = 100L << 20;
-        try (AgentClient agent = MicroVm.connectAgent(socket, Duration.ofSeconds(10), null)) {
+        try (AgentClient agent = AgentClient.awaitVsock(socket, Duration.ofSeconds(10), () -> false)) {
             long t0 = System.nanoTime();
             ExecProcess p = agent.exec(ExecRequest.of("/sbin/airlock-agent", "--generate", Long.toString(total)));
             InputStream in = p.stdout();
@@ -150,7 +150,7 @@ class AgentSystemTest {
     void vsockEchoesInBothDirections() throws Exception {
         byte[] data = new byte[1 << 20];
         new Random(7).nextBytes(data);
-        try (AgentClient agent = MicroVm.connectAgent(socket, Duration.ofSeconds(10), null)) {
+        try (AgentClient agent = AgentClient.awaitVsock(socket, Duration.ofSeconds(10), () -> false)) {
             ExecProcess cat = agent.exec(ExecRequest.of("cat").withStdin());
             CompletableFuture<byte[]> out = new CompletableFuture<>();
             Thread.ofVirtual().start(() -> {
@@ -200,7 +200,7 @@ class AgentSystemTest {
     /** The agent's exec round trip on a running VM, as the benchmark asks: printed, not asserted. */
     @Test @Order(5)
     void execTrueRoundTrip() throws Exception {
-        try (AgentClient agent = MicroVm.connectAgent(socket, Duration.ofSeconds(10), null)) {
+        try (AgentClient agent = AgentClient.awaitVsock(socket, Duration.ofSeconds(10), () -> false)) {
             List<Double> ms = new ArrayList<>();
             for (int i = 0; i < 30; i++) {
                 long t = System.nanoTime();
@@ -230,7 +230,7 @@ class AgentSystemTest {
                         + " insmod /lib/modules/$(uname -r)/vmw_vsock_virtio_transport.ko' </dev/null >/dev/null 2>&1 &");
         assertEquals(0, reload.exit(), reload::toString);
         Thread.sleep(3000);
-        try (AgentClient agent = MicroVm.connectAgent(socket, Duration.ofSeconds(60), null)) {
+        try (AgentClient agent = AgentClient.awaitVsock(socket, Duration.ofSeconds(60), () -> false)) {
             var r = agent.run("sh", "-c", "grep -c '^vmw_vsock_virtio_transport ' /proc/modules");
             assertEquals("1\n", r.stdoutText(), r.stderrText());
         }

@@ -22,6 +22,17 @@ import dev.airlock.vmm.fdt.MachineLayout;
 import dev.airlock.vmm.sched.HartPool;
 import dev.airlock.vmm.virtio.GuestWriteListener;
 import dev.airlock.vmm.sched.HartTask;
+import dev.airlock.cpu.rv64.HartState;
+import dev.airlock.vmm.snapshot.MemoryFile;
+import dev.airlock.vmm.snapshot.SnapshotFormatException;
+import dev.airlock.vmm.snapshot.StateFile;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -157,7 +168,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         }
         byte[] seed = new byte[32];
         new SecureRandom().nextBytes(seed);
-        List<Long> virtio = new java.util.ArrayList<>();
+        List<Long> virtio = new ArrayList<>();
         for (int slot = 0; slot < AddressMap.VIRTIO_MMIO_SLOTS; slot++) virtio.add(AddressMap.virtioMmioGpa(slot));
         byte[] dtb = MachineDeviceTree.build(new MachineLayout(harts.length, RAM_BASE, config.memoryBytes(),
                 config.cmdline(), initrdStart, initrdEnd, seed, virtio, MachineLayout.DEFAULT_ISA, ISA_EXTENSIONS, false, false));
@@ -183,25 +194,25 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
      * Saves this VM to {@code dir} ({@code vm.state} and {@code vm.mem}) after it has been stopped and
      * before it is closed. Virtio devices cannot be saved yet, so a VM with any is refused.
      */
-    public void snapshot(java.nio.file.Path dir) throws IOException {
+    public void snapshot(Path dir) throws IOException {
         if (!hasEnded()) throw new IllegalStateException("stop the VM before saving it");
         for (SlotDevice slot : virtioSlots) {
             if (slot.device != EMPTY_SLOT) throw new IllegalStateException("a VM with virtio devices cannot be saved yet");
         }
-        java.nio.file.Files.createDirectories(dir);
-        var memory = dev.airlock.vmm.snapshot.MemoryFile.write(ram, dir.resolve(MEMORY_FILE));
-        var sections = new java.util.ArrayList<dev.airlock.vmm.snapshot.StateFile.Section>();
-        ByteBuffer vm = ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        Files.createDirectories(dir);
+        var memory = MemoryFile.write(ram, dir.resolve(MEMORY_FILE));
+        var sections = new ArrayList<StateFile.Section>();
+        ByteBuffer vm = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
         vm.putInt(harts.length).putInt(0).putLong(ram.sizeBytes()).putLong(time.ticks());
-        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("VM  ", 0, vm.array()));
+        sections.add(new StateFile.Section("VM  ", 0, vm.array()));
         for (Hart h : harts) {
-            sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("HART", h.hartId(), dev.airlock.cpu.rv64.HartState.save(h)));
+            sections.add(new StateFile.Section("HART", h.hartId(), HartState.save(h)));
         }
-        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("CLNT", 0, clint.saveState()));
-        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("PLIC", 0, plic.saveState()));
-        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("UART", 0, uart.saveState()));
-        sections.add(new dev.airlock.vmm.snapshot.StateFile.Section("MEMC", 0, memory.encode()));
-        dev.airlock.vmm.snapshot.StateFile.write(dir.resolve(STATE_FILE), sections);
+        sections.add(new StateFile.Section("CLNT", 0, clint.saveState()));
+        sections.add(new StateFile.Section("PLIC", 0, plic.saveState()));
+        sections.add(new StateFile.Section("UART", 0, uart.saveState()));
+        sections.add(new StateFile.Section("MEMC", 0, memory.encode()));
+        StateFile.write(dir.resolve(STATE_FILE), sections);
     }
 
     public static final String STATE_FILE = "vm.state";
@@ -211,14 +222,14 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
      * Replaces this VM's freshly created state with what {@link #snapshot} saved in {@code dir}, before
      * {@link #start}: memory, harts, CLINT, PLIC, UART and the clock, which carries on from the saved time.
      *
-     * @throws dev.airlock.vmm.snapshot.SnapshotFormatException for a damaged file, naming it and the offset
+     * @throws SnapshotFormatException for a damaged file, naming it and the offset
      * @throws IOException if the snapshot does not fit this VM (CPUs, memory) or cannot be read
      */
-    public synchronized void restore(java.nio.file.Path dir) throws IOException {
+    public synchronized void restore(Path dir) throws IOException {
         if (started) throw new IllegalStateException("restore before start()");
-        java.nio.file.Path stateFile = dir.resolve(STATE_FILE);
-        var sections = dev.airlock.vmm.snapshot.StateFile.read(stateFile);
-        var byTag = new java.util.HashMap<String, dev.airlock.vmm.snapshot.StateFile.Section>();
+        Path stateFile = dir.resolve(STATE_FILE);
+        var sections = StateFile.read(stateFile);
+        var byTag = new HashMap<String, StateFile.Section>();
         for (var s : sections) byTag.put(s.tag() + s.instance(), s);
         var vm = require(byTag, "VM  0", stateFile).buffer();
         int cpus = vm.getInt();
@@ -230,27 +241,27 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
                     + " MiB; this one has " + harts.length + " and " + (ram.sizeBytes() >> 20) + " MiB");
         }
         try {
-            var memory = dev.airlock.vmm.snapshot.MemoryFile.Checksums.decode(require(byTag, "MEMC0", stateFile).buffer());
+            var memory = MemoryFile.Checksums.decode(require(byTag, "MEMC0", stateFile).buffer());
             // Drop what the fresh VM loaded (kernel, device tree): the snapshot's holes must read as zeros.
             ram.discard(ram.baseGpa(), ram.sizeBytes());
-            dev.airlock.vmm.snapshot.MemoryFile.load(dir.resolve(MEMORY_FILE), memory, ram);
+            MemoryFile.load(dir.resolve(MEMORY_FILE), memory, ram);
             code.invalidateRange(ram.baseGpa(), ram.sizeBytes());
-            for (Hart h : harts) dev.airlock.cpu.rv64.HartState.restore(h, require(byTag, "HART" + h.hartId(), stateFile).buffer());
+            for (Hart h : harts) HartState.restore(h, require(byTag, "HART" + h.hartId(), stateFile).buffer());
             clint.restoreState(require(byTag, "CLNT0", stateFile).payload());
             plic.restoreState(require(byTag, "PLIC0", stateFile).buffer());
             uart.restoreState(require(byTag, "UART0", stateFile).buffer());
-        } catch (IllegalArgumentException | java.nio.BufferUnderflowException e) {
-            throw new dev.airlock.vmm.snapshot.SnapshotFormatException(stateFile, 0, "a section does not fit this VM: " + e.getMessage());
+        } catch (IllegalArgumentException | BufferUnderflowException e) {
+            throw new SnapshotFormatException(stateFile, 0, "a section does not fit this VM: " + e.getMessage());
         }
         time.resumeAt(ticks);
         restored = true;
     }
 
-    private static dev.airlock.vmm.snapshot.StateFile.Section require(
-            java.util.Map<String, dev.airlock.vmm.snapshot.StateFile.Section> byTag, String key, java.nio.file.Path file)
-            throws dev.airlock.vmm.snapshot.SnapshotFormatException {
+    private static StateFile.Section require(
+            Map<String, StateFile.Section> byTag, String key, Path file)
+            throws SnapshotFormatException {
         var s = byTag.get(key);
-        if (s == null) throw new dev.airlock.vmm.snapshot.SnapshotFormatException(file, 0, "no " + key.trim() + " section");
+        if (s == null) throw new SnapshotFormatException(file, 0, "no " + key.trim() + " section");
         return s;
     }
 

@@ -11,6 +11,13 @@ import java.util.Objects;
  */
 public record VmConfig(int cpus, long memoryBytes, Path kernel, byte[] initrd, String cmdline, OutputStream console) {
     public static final int MAX_CPUS = 32;
+    /**
+     * The kernel arguments this machine wants: the console on the UART and SBI's early console, Sv39
+     * (fewer walk levels), no crypto self-tests or jitter entropy (they only burn guest time).
+     * scripts/bench-*.sh read this literal, so both VMMs boot with the same line.
+     */
+    public static final String BASE_CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
+            + " cryptomgr.notests initcall_blacklist=jent_mod_init";
     public static final long MIN_MEMORY_BYTES = 16L << 20, MAX_MEMORY_BYTES = 16L << 30;
 
     public VmConfig {

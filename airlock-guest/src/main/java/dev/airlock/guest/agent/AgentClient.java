@@ -119,6 +119,25 @@ public final class AgentClient implements AutoCloseable {
     }
 
     /**
+     * Connects to the agent through a VM's vsock socket, retrying while the guest boots (its vsock
+     * driver or the agent is not up yet) until {@code timeout} passes or {@code vmGone} says the VM ended.
+     *
+     * @throws AgentUnreachableException the last refusal, once the time is up or the VM is gone
+     */
+    public static AgentClient awaitVsock(Path vmSocket, Duration timeout, java.util.function.BooleanSupplier vmGone)
+            throws AgentException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                return connectVsock(vmSocket, AGENT_VSOCK_PORT, DEFAULT_TIMEOUT);
+            } catch (AgentUnreachableException e) {
+                if (vmGone.getAsBoolean() || System.nanoTime() - deadline > 0) throw e;
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    /**
      * Speaks the protocol over an already connected channel (taken over: closing the client
      * closes it) and completes HELLO within {@code timeout}.
      */

@@ -41,7 +41,7 @@ public final class InitramfsBuilder {
 
     /** Where the agent lives in the guest, and the vsock port /init starts it on. */
     public static final String AGENT_PATH = "/sbin/airlock-agent";
-    public static final int AGENT_PORT = 1024;
+    public static final int AGENT_PORT = dev.airlock.guest.agent.AgentClient.AGENT_VSOCK_PORT;
 
     private static final Pattern EXIT_MARKER = Pattern.compile("@@AIRLOCK:EXIT (\\d{1,3})@@");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -154,6 +154,18 @@ public final class InitramfsBuilder {
     public static byte[] commandArchive(List<String> argv, Map<String, String> env) {
         byte[] script = commandScript(argv, env).getBytes(StandardCharsets.UTF_8);
         return CpioWriter.archive(cpio -> cpio.file(COMMAND_SCRIPT, 0755, script));
+    }
+
+    /**
+     * {@code base} followed by {@code next}, which the kernel unpacks after it (later files win):
+     * how a cached base archive gets a per-run command archive. newc archives start 4-byte aligned.
+     */
+    public static byte[] append(byte[] base, byte[] next) {
+        int padded = (base.length + 3) & ~3;
+        byte[] all = new byte[padded + next.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(next, 0, all, padded, next.length);
+        return all;
     }
 
     /** The text of {@value #COMMAND_SCRIPT}; see {@link #commandArchive}. */

@@ -24,7 +24,8 @@ import java.util.zip.CRC32C;
 public final class MemoryFile {
     public static final int CHUNK_BYTES = 2 << 20;
     static final int PAGE_BYTES = (int) GuestMemory.PAGE_SIZE;
-    private static final MemorySegment ZERO_PAGE = MemorySegment.ofArray(new byte[PAGE_BYTES]);
+    private static final byte[] ZERO_BYTES = new byte[PAGE_BYTES];
+    private static final MemorySegment ZERO_PAGE = MemorySegment.ofArray(ZERO_BYTES);
 
     /** What a saved memory file should hold: its size, how many pages carry data, and a CRC32C per chunk. */
     public record Checksums(long sizeBytes, long dataPages, int[] chunkCrcs) {
@@ -74,7 +75,7 @@ public final class MemoryFile {
                 for (long off = (long) chunk * CHUNK_BYTES; off < end; off += PAGE_BYTES) {
                     MemorySegment p = ram.asSlice(off, PAGE_BYTES);
                     if (p.mismatch(ZERO_PAGE) == -1) {
-                        crc.update(ZERO_PAGE.asByteBuffer());
+                        crc.update(ZERO_BYTES);
                         continue;
                     }
                     MemorySegment.copy(p, ValueLayout.JAVA_BYTE, 0, page, 0, PAGE_BYTES);

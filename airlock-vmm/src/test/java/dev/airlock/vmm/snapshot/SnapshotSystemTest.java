@@ -28,8 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @EnabledIfSystemProperty(named = "airlock.systemTests", matches = "true")
 class SnapshotSystemTest {
-    static final String CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
-            + " cryptomgr.notests initcall_blacklist=jent_mod_init quiet";
+    static final String CMDLINE = VmConfig.BASE_CMDLINE + " quiet";
     static final Pattern TICK = Pattern.compile("tick (\\d+)");
 
     /** Console bytes, with a way to wait for a pattern. */
@@ -62,10 +61,7 @@ class SnapshotSystemTest {
         GuestAssets assets = GuestAssets.open();
         byte[] command = InitramfsBuilder.commandArchive(List.of("sh", "-c",
                 "i=0; while [ $i -lt 1000 ]; do echo tick $i; i=$((i+1)); usleep 200000; done"), Map.of());
-        byte[] base = assets.baseInitramfs();
-        byte[] initrd = new byte[((base.length + 3) & ~3) + command.length];
-        System.arraycopy(base, 0, initrd, 0, base.length);
-        System.arraycopy(command, 0, initrd, (base.length + 3) & ~3, command.length);
+        byte[] initrd = InitramfsBuilder.append(assets.baseInitramfs(), command);
         try (HartPool pool = new HartPool(2)) {
             Console first = new Console();
             Vm vm = Vm.create(new VmConfig(1, 128L << 20, assets.kernelImage(), initrd, CMDLINE, first), pool);

@@ -36,9 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @EnabledIfSystemProperty(named = "airlock.systemTests", matches = "true")
 class VirtioSystemTest {
-    /** RunCommand.BASE_CMDLINE of airlock-cli, plus quiet. */
-    static final String CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
-            + " cryptomgr.notests initcall_blacklist=jent_mod_init" + (Boolean.getBoolean("airlock.virtio.verbose") ? "" : " quiet");
+    static final String CMDLINE = VmConfig.BASE_CMDLINE + (Boolean.getBoolean("airlock.virtio.verbose") ? "" : " quiet");
     static final List<String> MODULES = List.of("virtio_mmio", "virtio_blk", "virtio-rng",
             // ext4 finds its metadata checksum through the crypto API at mount time; nothing would modprobe it.
             "crc32c_generic", "ext4");
@@ -106,7 +104,7 @@ class VirtioSystemTest {
 
     static Run boot(String script, Path image, boolean readOnly) throws Exception {
         byte[] command = InitramfsBuilder.commandArchive(List.of("sh", "-c", script), Map.of());
-        byte[] initrd = concatAligned(initramfs, command);
+        byte[] initrd = InitramfsBuilder.append(initramfs, command);
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         VmConfig config = new VmConfig(1, 256L << 20, assets.kernelImage(), initrd, CMDLINE, console);
         Vm vm = Vm.create(config, pool);
@@ -133,13 +131,6 @@ class VirtioSystemTest {
         }
     }
 
-    static byte[] concatAligned(byte[] base, byte[] extra) {
-        int padded = (base.length + 3) & ~3;
-        byte[] all = new byte[padded + extra.length];
-        System.arraycopy(base, 0, all, 0, base.length);
-        System.arraycopy(extra, 0, all, padded, extra.length);
-        return all;
-    }
 
     @Test
     void theGuestUsesAWritableExt4DiskAndTheHardwareRng(@TempDir Path dir) throws Exception {

@@ -191,10 +191,7 @@ public final class VirtioVsock implements VirtioDevice {
 
     /** Gives up on a host-initiated connection the guest did not answer. */
     void abandon(VsockConnection c) {
-        if (connections.remove(c.key(), c)) {
-            sendControl(new Control(OP_RST, 0, c.hostPort, c.guestPort, null));
-        }
-        c.close(false);
+        reset(c);
     }
 
     /** A relay thread has data or end of file for the guest. */
@@ -220,10 +217,7 @@ public final class VirtioVsock implements VirtioDevice {
         }
         if (!wasOpen) return;
         LOG.fine(() -> c + ": " + why);
-        if (connections.remove(c.key(), c)) {
-            sendControl(new Control(OP_RST, 0, c.hostPort, c.guestPort, null));
-        }
-        c.close(false);
+        reset(c);
     }
 
     private void sendControl(Control packet) {
@@ -346,9 +340,9 @@ public final class VirtioVsock implements VirtioDevice {
         c.startRelays();
     }
 
+    /** Ends {@code c} at once: the guest gets RST (once, even if several threads give up on it together), the host socket closes. */
     private void reset(VsockConnection c) {
-        connections.remove(c.key(), c);
-        control.add(new Control(OP_RST, 0, c.hostPort, c.guestPort, null));
+        if (connections.remove(c.key(), c)) sendControl(new Control(OP_RST, 0, c.hostPort, c.guestPort, null));
         c.close(false);
     }
 

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import dev.airlock.vmm.io.UnixSocketServer;
 import dev.airlock.vmm.io.UnixSockets;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.logging.Logger;
 
 /**
  * A VM's vsock as a Unix socket, in Firecracker's "hybrid vsock" convention. A host program
@@ -22,24 +21,18 @@ import java.util.logging.Logger;
  * P reaches whatever listens on the Unix socket {@code path_P}.
  */
 public final class VsockUnixProxy implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(VsockUnixProxy.class.getName());
     /** "CONNECT 4294967295\n" is 19 bytes; anything longer is not a handshake. */
     private static final int MAX_LINE_BYTES = 64;
     /** How long the guest has to accept or refuse; a guest that never answers is not waited for forever. */
     private static final Duration ACCEPT_TIMEOUT = Duration.ofSeconds(10);
 
     private final VirtioVsock device;
-    private final Path path;
-    private final ServerSocketChannel server;
-    private final Thread acceptor;
-    private volatile boolean closed;
+    private final UnixSocketServer server;
 
-    private VsockUnixProxy(VirtioVsock device, Path path, ServerSocketChannel server) {
+    private VsockUnixProxy(VirtioVsock device, Path path) throws IOException {
         this.device = device;
-        this.path = path;
-        this.server = server;
+        this.server = UnixSocketServer.start(path, "the vsock socket", this::handshake);
         device.setHostConnector(this::connectHost);
-        acceptor = Thread.ofVirtual().name("airlock-vsock-accept " + path.getFileName()).start(this::acceptLoop);
     }
 
     /**
@@ -47,14 +40,14 @@ public final class VsockUnixProxy implements AutoCloseable {
      * into {@code device}'s guest.
      */
     public static VsockUnixProxy listen(VirtioVsock device, Path path) throws IOException {
-        return new VsockUnixProxy(device, path, UnixSockets.listen(path, "the vsock socket"));
+        return new VsockUnixProxy(device, path);
     }
 
-    public Path path() { return path; }
+    public Path path() { return server.path(); }
 
     /** Guest → host: the Unix socket {@code path_PORT}, if something listens there. */
     private SocketChannel connectHost(int port) throws IOException {
-        Path target = path.resolveSibling(path.getFileName() + "_" + Integer.toUnsignedString(port));
+        Path target = path().resolveSibling(path().getFileName() + "_" + Integer.toUnsignedString(port));
         if (!Files.exists(target)) return null;
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         try {
@@ -63,19 +56,6 @@ public final class VsockUnixProxy implements AutoCloseable {
         } catch (IOException e) {
             channel.close();
             throw e;
-        }
-    }
-
-    private void acceptLoop() {
-        while (!closed) {
-            SocketChannel client;
-            try {
-                client = server.accept();
-            } catch (IOException e) {
-                if (!closed) LOG.warning("vsock socket " + path + " stopped accepting: " + e.getMessage());
-                return;
-            }
-            Thread.ofVirtual().name("airlock-vsock-handshake").start(() -> handshake(client));
         }
     }
 
@@ -141,21 +121,7 @@ public final class VsockUnixProxy implements AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) return;
-        closed = true;
         device.setHostConnector(port -> null);
-        try {
-            server.close();
-        } catch (IOException ignored) {
-            // the file is removed below either way
-        }
-        try {
-            acceptor.join(5000);
-            Files.deleteIfExists(path);
-        } catch (IOException e) {
-            LOG.fine("cannot remove " + path + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        server.close();
     }
 }

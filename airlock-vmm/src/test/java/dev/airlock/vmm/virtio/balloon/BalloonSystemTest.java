@@ -39,9 +39,7 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  */
 @EnabledIfSystemProperty(named = "airlock.systemTests", matches = "true")
 class BalloonSystemTest {
-    /** RunCommand.BASE_CMDLINE of airlock-cli, plus quiet (as VirtioSystemTest). */
-    static final String CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
-            + " cryptomgr.notests initcall_blacklist=jent_mod_init quiet";
+    static final String CMDLINE = VmConfig.BASE_CMDLINE + " quiet";
     /** Debian builds both as modules (CONFIG_VIRTIO_MMIO=m, CONFIG_VIRTIO_BALLOON=m; PAGE_REPORTING=y). */
     static final List<String> MODULES = List.of("virtio_mmio", "virtio_balloon");
     static final long MiB = 1L << 20;
@@ -75,7 +73,7 @@ class BalloonSystemTest {
 
         Guest(long memoryBytes, long balloonFeatures, String script) throws Exception {
             byte[] command = InitramfsBuilder.commandArchive(List.of("sh", "-c", script), Map.of());
-            VmConfig config = new VmConfig(1, memoryBytes, assets.kernelImage(), concatAligned(initramfs, command),
+            VmConfig config = new VmConfig(1, memoryBytes, assets.kernelImage(), InitramfsBuilder.append(initramfs, command),
                     CMDLINE, console);
             vm = Vm.create(config, pool);
             balloon = new VirtioBalloon(balloonFeatures, vm.deviceWriteListener());
@@ -144,13 +142,6 @@ class BalloonSystemTest {
         }
     }
 
-    static byte[] concatAligned(byte[] base, byte[] extra) {
-        int padded = (base.length + 3) & ~3;
-        byte[] all = new byte[padded + extra.length];
-        System.arraycopy(base, 0, all, 0, base.length);
-        System.arraycopy(extra, 0, all, padded, extra.length);
-        return all;
-    }
 
     static void sleep(long ms) {
         try {

@@ -3,55 +3,15 @@ package dev.airlock.vmm.virtio.vsock;
 import static dev.airlock.vmm.virtio.vsock.VsockHeader.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class VirtioVsockTest {
-    @TempDir Path dir;
-    VsockDriver guest;
-    VsockUnixProxy proxy;
-
-    @AfterEach
-    void close() {
-        if (proxy != null) proxy.close();
-        if (guest != null) guest.close();
-    }
-
-    private Path start() throws IOException {
-        guest = new VsockDriver(7);
-        Path socket = dir.resolve("vm.sock");
-        proxy = VsockUnixProxy.listen(guest.device, socket);
-        return socket;
-    }
-
-    static SocketChannel unix(Path path) throws IOException {
-        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-        c.connect(UnixDomainSocketAddress.of(path));
-        return c;
-    }
-
-    static void write(SocketChannel c, String s) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.US_ASCII));
-        while (b.hasRemaining()) c.write(b);
-    }
-
-    static String read(SocketChannel c, int n) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(n);
-        while (b.hasRemaining() && c.read(b) >= 0) {
-            // until n bytes or EOF
-        }
-        return new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII);
-    }
-
+class VirtioVsockTest extends VsockHostFixture {
     /** A host program connects through the Unix socket; the guest accepts; bytes flow both ways; the guest closes. */
     @Test
     void hostConnectsThroughTheUnixSocket() throws Exception {
@@ -176,7 +136,6 @@ class VirtioVsockTest {
         assertEquals(-1, VsockUnixProxy.parseConnect("CONNECT 99999999999"));
         assertEquals(-1, VsockUnixProxy.parseConnect("connect 5"));
         assertEquals(-1, VsockUnixProxy.parseConnect(null));
-        assertEquals(-2, (int) 4294967294L, "ports are unsigned 32-bit");
         assertEquals((int) 4294967294L, VsockUnixProxy.parseConnect("CONNECT 4294967294"));
     }
 }

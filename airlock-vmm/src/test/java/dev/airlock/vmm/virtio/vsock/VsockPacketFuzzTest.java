@@ -3,35 +3,15 @@ package dev.airlock.vmm.virtio.vsock;
 import static dev.airlock.vmm.virtio.vsock.VsockHeader.*;
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.IOException;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The vsock packet parser and connection state machine under random packets (scripts/fuzz.sh runs more). */
-class VsockPacketFuzzTest {
+class VsockPacketFuzzTest extends VsockHostFixture {
     static final long SEED = Long.getLong("airlock.fuzz.seed", 1234);
     static final int CASES = Integer.getInteger("airlock.fuzz.cases", 3000);
-
-    @TempDir Path dir;
-    VsockDriver guest;
-    VsockUnixProxy proxy;
-
-    @AfterEach
-    void close() {
-        if (proxy != null) proxy.close();
-        if (guest != null) guest.close();
-    }
-
-    private Path start() throws IOException {
-        guest = new VsockDriver(7);
-        Path socket = dir.resolve("vm.sock");
-        proxy = VsockUnixProxy.listen(guest.device, socket);
-        return socket;
-    }
 
     /** Random bytes as transmit packets never throw out of the device nor leave it unusable. */
     @Test
@@ -66,11 +46,11 @@ class VsockPacketFuzzTest {
             // drain answers to the noise
         }
         // Still works afterwards.
-        try (SocketChannel host = VirtioVsockTest.unix(socket)) {
-            VirtioVsockTest.write(host, "CONNECT 77\n");
+        try (SocketChannel host = unix(socket)) {
+            write(host, "CONNECT 77\n");
             int hostPort = guest.expect(OP_REQUEST).header().srcPort;
             guest.send(guest.header(OP_RESPONSE, 77, hostPort), new byte[0]);
-            assertTrue(VirtioVsockTest.read(host, 3).startsWith("OK"));
+            assertTrue(read(host, 3).startsWith("OK"));
         }
     }
 

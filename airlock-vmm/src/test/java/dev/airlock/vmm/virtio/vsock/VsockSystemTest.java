@@ -25,8 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Boots the real Debian kernel with virtio-vsock and the agent in the initramfs, and talks to the agent. */
 @EnabledIfSystemProperty(named = "airlock.systemTests", matches = "true")
 class VsockSystemTest {
-    static final String CMDLINE = "console=ttyS0 earlycon=sbi no4lvl panic=-1 rdinit=/init"
-            + " cryptomgr.notests initcall_blacklist=jent_mod_init quiet";
+    static final String CMDLINE = VmConfig.BASE_CMDLINE + " quiet";
 
     static HartPool pool;
     static DeviceEventLoop loop;
@@ -47,16 +46,10 @@ class VsockSystemTest {
     }
 
     static AgentClient connect(Path socket, Vm vm, ByteArrayOutputStream console) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (true) {
-            try {
-                return AgentClient.connectVsock(socket, InitramfsBuilder.AGENT_PORT, Duration.ofSeconds(5));
-            } catch (AgentUnreachableException e) {
-                if (System.nanoTime() > deadline) {
-                    fail("no agent after 120 s: " + e.getMessage() + "\nconsole:\n" + console.toString(StandardCharsets.UTF_8));
-                }
-                Thread.sleep(50);
-            }
+        try {
+            return AgentClient.awaitVsock(socket, Duration.ofSeconds(120), vm::hasEnded);
+        } catch (AgentUnreachableException e) {
+            return fail("no agent: " + e.getMessage() + "\nconsole:\n" + console.toString(StandardCharsets.UTF_8));
         }
     }
 

@@ -1,0 +1,52 @@
+package dev.airlock.vmm.virtio.vsock;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A {@link VsockDriver} guest behind a real Unix-socket proxy, and the host-side socket chores its tests share. */
+abstract class VsockHostFixture {
+    @TempDir Path dir;
+    VsockDriver guest;
+    VsockUnixProxy proxy;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) proxy.close();
+        if (guest != null) guest.close();
+    }
+
+    /** Starts a guest with CID 7 and its proxy; returns the VM's vsock socket. */
+    Path start() throws IOException {
+        guest = new VsockDriver(7);
+        Path socket = dir.resolve("vm.sock");
+        proxy = VsockUnixProxy.listen(guest.device, socket);
+        return socket;
+    }
+
+    static SocketChannel unix(Path path) throws IOException {
+        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+        c.connect(UnixDomainSocketAddress.of(path));
+        return c;
+    }
+
+    static void write(SocketChannel c, String s) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(s.getBytes(StandardCharsets.US_ASCII));
+        while (b.hasRemaining()) c.write(b);
+    }
+
+    /** Up to {@code n} bytes, fewer only at end of file. */
+    static String read(SocketChannel c, int n) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        while (b.hasRemaining() && c.read(b) >= 0) {
+            // until n bytes or EOF
+        }
+        return new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII);
+    }
+}
