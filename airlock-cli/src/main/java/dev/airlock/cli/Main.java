@@ -12,6 +12,8 @@ public final class Main {
               cp SRC DEST                    copy a file into or out of a running VM (NAME:PATH)
               stop [--force] NAME            sync and power off the running VM NAME
               ps [--json]                    list running VMs and the host memory they really use
+              template create|ls|rm ...      save a prepared VM as a template; list or delete templates
+              clone TEMPLATE [-n N] [-- CMD] start VMs from a template (copy-on-write) and run CMD in them
               image create|import|export|snapshot|clone|ls|fsck ...
                                              disk images in the store ($AIRLOCK_STORE, else ~/.local/share/airlock/store)
               initrd OUT [--disk-modules] [-- CMD ARGS...]
@@ -51,6 +53,8 @@ public final class Main {
                 case "exec" -> guarded("exec", AgentCommands.EXEC_USAGE, rest, out, err, AgentCommands::exec);
                 case "cp" -> guarded("cp", AgentCommands.CP_USAGE, rest, out, err, AgentCommands::copy);
                 case "stop" -> guarded("stop", AgentCommands.STOP_USAGE, rest, out, err, AgentCommands::stop);
+                case "template" -> guarded("template", TemplateCommand.USAGE, rest, out, err, TemplateCommand::run);
+                case "clone" -> guarded("clone", CloneCommand.USAGE, rest, out, err, CloneCommand::run);
                 case "ps" -> guarded("ps", PsCommand.USAGE, rest, out, err, PsCommand::run);
                 case "bench-agent" -> guarded("bench-agent", "usage: airlock bench-agent NAME [ROUNDS] [MiB]", rest, out, err,
                         AgentBench::run);

@@ -66,9 +66,14 @@ final class MicroVm implements AutoCloseable {
     private final VsockUnixProxy proxy;
     private final VirtioBalloon balloon;
     private final long startedNanos = System.nanoTime();
+    /** The template this VM was cloned from, held in use until it closes; null for a booted VM. */
+    private final Templates.Template template;
 
-    private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy, VirtioBalloon balloon) {
+    private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy, VirtioBalloon balloon,
+                    Templates.Template template) {
         this.vm = vm;
+        this.template = template;
+        if (template != null) template.acquire();
         this.balloon = balloon;
         this.runtime = runtime;
         this.name = name;
@@ -84,7 +89,26 @@ final class MicroVm implements AutoCloseable {
      */
     static MicroVm create(VmConfig config, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
                           DeviceEventLoop devices) throws BootException, IOException {
-        Vm vm = Vm.create(config, pool);
+        return withDevices(Vm.create(config, pool), disks, name, runtime, devices, null);
+    }
+
+    /**
+     * A clone of {@code template}: a VM whose RAM maps the template's memory copy-on-write, with the
+     * template's devices in the same slots (rng, balloon, vsock with its own new CID), restored to the
+     * saved state and reseeded; not started yet.
+     */
+    static MicroVm clone(Templates.Template template, String name, RuntimeDir runtime, HartPool pool,
+                         DeviceEventLoop devices, java.io.OutputStream console) throws IOException {
+        try {
+            return withDevices(Vm.forSnapshot(template.snapshot(), console, pool), List.of(), name, runtime, devices,
+                    template);
+        } catch (BootException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static MicroVm withDevices(Vm vm, List<Disk> disks, String name, RuntimeDir runtime, DeviceEventLoop devices,
+                                       Templates.Template template) throws BootException, IOException {
         long cid = -1;
         VsockUnixProxy proxy = null;
         VirtioBalloon balloon = null;
@@ -112,9 +136,10 @@ final class MicroVm implements AutoCloseable {
                 throw new IOException("a VM named '" + name + "' is already running (" + socket
                         + "); pick another --name or stop it with: airlock stop " + name);
             }
+            if (template != null) vm.restore(template.snapshot());
             proxy = VsockUnixProxy.listen(vsock, socket);
             ok = true;
-            return new MicroVm(vm, runtime, name, cid, proxy, balloon);
+            return new MicroVm(vm, runtime, name, cid, proxy, balloon, template);
         } finally {
             if (!ok) {
                 if (proxy != null) proxy.close();
@@ -150,6 +175,8 @@ final class MicroVm implements AutoCloseable {
 
     Vm vm() { return vm; }
 
+    VirtioBalloon balloon() { return balloon; }
+
     String name() { return name; }
 
     long cid() { return cid; }
@@ -179,6 +206,7 @@ final class MicroVm implements AutoCloseable {
             proxy.close();
             vm.close();
         } finally {
+            if (template != null) template.release();
             runtime.releaseCid(cid);
             try {
                 Files.deleteIfExists(runtime.vmDir(name));

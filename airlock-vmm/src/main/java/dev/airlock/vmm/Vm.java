@@ -24,6 +24,10 @@ import dev.airlock.vmm.virtio.GuestWriteListener;
 import dev.airlock.vmm.sched.HartTask;
 import dev.airlock.cpu.rv64.HartState;
 import dev.airlock.vmm.snapshot.MemoryFile;
+import dev.airlock.vmm.snapshot.Snapshot;
+import dev.airlock.vmm.snapshot.SnapshotMemory;
+import dev.airlock.vmm.virtio.VirtioMmioTransport;
+import java.io.OutputStream;
 import dev.airlock.vmm.snapshot.SnapshotFormatException;
 import dev.airlock.vmm.snapshot.StateFile;
 import java.nio.BufferUnderflowException;
@@ -78,11 +82,15 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private Clint clint;
     /** Set by {@link #restore}: start() then resumes every hart that was running instead of booting hart 0. */
     private boolean restored;
+    /** The snapshot whose memory this VM's RAM maps, if it was made by {@link #forSnapshot}. */
+    private Snapshot memoryFrom;
+    private final boolean linux;
 
-    private Vm(VmConfig config, HartPool pool, KernelImage kernel) throws BootException {
+    /** The machine around {@code ram}, which it owns from now on; nothing is loaded and nothing runs. */
+    private Vm(VmConfig config, HartPool pool, GuestMemory ram, boolean linux) {
         this.config = config;
-        this.ram = new GuestMemory(RAM_BASE, config.memoryBytes());
-        boolean linux = kernel.kind() == KernelImage.Kind.LINUX_IMAGE;
+        this.ram = ram;
+        this.linux = linux;
         this.console = new ConsoleTap(config.console(), this::onPanic);
         harts = new Hart[config.cpus()];
         tasks = new HartTask[config.cpus()];
@@ -106,18 +114,32 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             bus.register("virtio" + slot, AddressMap.VIRTIO_MMIO_GPA + slot * AddressMap.VIRTIO_MMIO_SIZE_BYTES,
                     AddressMap.VIRTIO_MMIO_SIZE_BYTES, virtioSlots[slot]);
         }
-        try {
-            loadAndPlaceHarts(kernel, linux);
-        } catch (BootException | RuntimeException e) {
-            ram.close();
-            throw e;
-        }
     }
 
-    /** Builds a VM from its config; nothing runs until {@link #start}. */
+    /** Builds a VM from its config and loads its kernel, initrd and device tree; nothing runs until {@link #start}. */
     public static Vm create(VmConfig config, HartPool pool) throws BootException {
+        if (config.kernel() == null) throw new BootException("no kernel given; pass one with --kernel");
         KernelImage kernel = KernelImage.load(config.kernel(), RAM_BASE);
-        return new Vm(config, pool, kernel);
+        Vm vm = new Vm(config, pool, new GuestMemory(RAM_BASE, config.memoryBytes()), kernel.kind() == KernelImage.Kind.LINUX_IMAGE);
+        try {
+            vm.loadAndPlaceHarts(kernel, vm.isLinux());
+        } catch (BootException | RuntimeException e) {
+            vm.ram.close();
+            throw e;
+        }
+        return vm;
+    }
+
+    /**
+     * A VM of {@code snapshot}'s shape whose RAM is the snapshot's memory, mapped copy-on-write:
+     * nothing is loaded. Attach the same virtio devices as the saved VM had, then {@link #restore}
+     * it and {@link #start} it.
+     */
+    public static Vm forSnapshot(Snapshot snapshot, OutputStream console, HartPool pool) throws IOException {
+        GuestMemory ram = SnapshotMemory.map(snapshot, RAM_BASE);
+        Vm vm = new Vm(new VmConfig(snapshot.cpus(), snapshot.memoryBytes(), null, null, "", console), pool, ram, true);
+        vm.memoryFrom = snapshot;
+        return vm;
     }
 
     private void loadAndPlaceHarts(KernelImage kernel, boolean linux) throws BootException {
@@ -191,78 +213,88 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     // ---------------------------------------------------------------- snapshots
 
     /**
-     * Saves this VM to {@code dir} ({@code vm.state} and {@code vm.mem}) after it has been stopped and
-     * before it is closed. Virtio devices cannot be saved yet, so a VM with any is refused.
+     * Saves this VM to {@code dir} ({@link Snapshot#STATE_FILE} and {@link Snapshot#MEMORY_FILE})
+     * after it has been stopped and before it is closed: harts, CLINT, PLIC, UART, every virtio
+     * transport with its queues and device state, and RAM with zero pages as holes.
+     *
+     * @throws IllegalStateException if the VM still runs or a device cannot be saved (a disk, today)
      */
     public void snapshot(Path dir) throws IOException {
         if (!hasEnded()) throw new IllegalStateException("stop the VM before saving it");
-        for (SlotDevice slot : virtioSlots) {
-            if (slot.device != EMPTY_SLOT) throw new IllegalStateException("a VM with virtio devices cannot be saved yet");
-        }
-        Files.createDirectories(dir);
-        var memory = MemoryFile.write(ram, dir.resolve(MEMORY_FILE));
         var sections = new ArrayList<StateFile.Section>();
-        ByteBuffer vm = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);
-        vm.putInt(harts.length).putInt(0).putLong(ram.sizeBytes()).putLong(time.ticks());
-        sections.add(new StateFile.Section("VM  ", 0, vm.array()));
+        sections.add(Snapshot.machineSection(harts.length, ram.sizeBytes(), time.ticks()));
+        // Devices first: saving one freezes it, so RAM cannot change under the memory file.
+        for (int slot = 0; slot < virtioSlots.length; slot++) {
+            BusDevice d = virtioSlots[slot].device;
+            if (d == EMPTY_SLOT) continue;
+            if (!(d instanceof VirtioMmioTransport t)) throw new IllegalStateException("virtio slot " + slot + " holds " + d
+                    + ", which cannot be saved");
+            sections.add(new StateFile.Section(VIRTIO_TAG, slot, t.saveState()));
+        }
         for (Hart h : harts) {
             sections.add(new StateFile.Section("HART", h.hartId(), HartState.save(h)));
         }
         sections.add(new StateFile.Section("CLNT", 0, clint.saveState()));
         sections.add(new StateFile.Section("PLIC", 0, plic.saveState()));
         sections.add(new StateFile.Section("UART", 0, uart.saveState()));
-        sections.add(new StateFile.Section("MEMC", 0, memory.encode()));
-        StateFile.write(dir.resolve(STATE_FILE), sections);
+        Files.createDirectories(dir);
+        var memory = MemoryFile.write(ram, dir.resolve(Snapshot.MEMORY_FILE));
+        sections.add(Snapshot.memorySection(memory));
+        StateFile.write(dir.resolve(Snapshot.STATE_FILE), sections);
     }
 
-    public static final String STATE_FILE = "vm.state";
-    public static final String MEMORY_FILE = "vm.mem";
+    public static final String STATE_FILE = Snapshot.STATE_FILE;
+    public static final String MEMORY_FILE = Snapshot.MEMORY_FILE;
+    static final String VIRTIO_TAG = "VIRT";
+
+    /** Restores the snapshot in {@code dir} into this freshly created VM; see {@link #restore(Snapshot)}. */
+    public void restore(Path dir) throws IOException {
+        restore(Snapshot.open(dir));
+    }
 
     /**
-     * Replaces this VM's freshly created state with what {@link #snapshot} saved in {@code dir}, before
-     * {@link #start}: memory, harts, CLINT, PLIC, UART and the clock, which carries on from the saved time.
+     * Replaces this VM's fresh state with {@code snapshot}'s, before {@link #start}: memory (unless
+     * this VM maps it already), harts, CLINT, PLIC, UART, the virtio devices in the same slots, and
+     * the clock, which carries on from the saved time.
      *
-     * @throws SnapshotFormatException for a damaged file, naming it and the offset
-     * @throws IOException if the snapshot does not fit this VM (CPUs, memory) or cannot be read
+     * @throws SnapshotFormatException for a damaged or unfitting section, naming the state file
+     * @throws IOException if the snapshot does not fit this VM (CPUs, memory, devices)
      */
-    public synchronized void restore(Path dir) throws IOException {
+    public synchronized void restore(Snapshot snapshot) throws IOException {
         if (started) throw new IllegalStateException("restore before start()");
-        Path stateFile = dir.resolve(STATE_FILE);
-        var sections = StateFile.read(stateFile);
-        var byTag = new HashMap<String, StateFile.Section>();
-        for (var s : sections) byTag.put(s.tag() + s.instance(), s);
-        var vm = require(byTag, "VM  0", stateFile).buffer();
-        int cpus = vm.getInt();
-        vm.getInt();
-        long memoryBytes = vm.getLong();
-        long ticks = vm.getLong();
-        if (cpus != harts.length || memoryBytes != ram.sizeBytes()) {
-            throw new IOException(stateFile + " holds a VM with " + cpus + " CPUs and " + (memoryBytes >> 20)
+        Path stateFile = snapshot.stateFile();
+        if (snapshot.cpus() != harts.length || snapshot.memoryBytes() != ram.sizeBytes()) {
+            throw new IOException(stateFile + " holds a VM with " + snapshot.cpus() + " CPUs and " + (snapshot.memoryBytes() >> 20)
                     + " MiB; this one has " + harts.length + " and " + (ram.sizeBytes() >> 20) + " MiB");
         }
+        for (int slot = 0; slot < virtioSlots.length; slot++) {
+            boolean here = virtioSlots[slot].device != EMPTY_SLOT, saved = snapshot.has(VIRTIO_TAG, slot);
+            if (here != saved) {
+                throw new IOException(stateFile + (saved ? " has a virtio device in slot " + slot + " but this VM has none there"
+                        : " has no virtio device in slot " + slot + " but this VM has one there"));
+            }
+        }
         try {
-            var memory = MemoryFile.Checksums.decode(require(byTag, "MEMC0", stateFile).buffer());
-            // Drop what the fresh VM loaded (kernel, device tree): the snapshot's holes must read as zeros.
-            ram.discard(ram.baseGpa(), ram.sizeBytes());
-            MemoryFile.load(dir.resolve(MEMORY_FILE), memory, ram);
-            code.invalidateRange(ram.baseGpa(), ram.sizeBytes());
-            for (Hart h : harts) HartState.restore(h, require(byTag, "HART" + h.hartId(), stateFile).buffer());
-            clint.restoreState(require(byTag, "CLNT0", stateFile).payload());
-            plic.restoreState(require(byTag, "PLIC0", stateFile).buffer());
-            uart.restoreState(require(byTag, "UART0", stateFile).buffer());
+            if (memoryFrom != snapshot) {
+                // Drop what the fresh VM loaded (kernel, device tree): the snapshot's holes must read as zeros.
+                ram.discard(ram.baseGpa(), ram.sizeBytes());
+                MemoryFile.load(snapshot.memoryFile(), snapshot.memoryChecksums(), ram);
+                code.invalidateRange(ram.baseGpa(), ram.sizeBytes());
+            }
+            for (Hart h : harts) HartState.restore(h, snapshot.section("HART", h.hartId()).buffer());
+            clint.restoreState(snapshot.section("CLNT", 0).payload());
+            plic.restoreState(snapshot.section("PLIC", 0).buffer());
+            uart.restoreState(snapshot.section("UART", 0).buffer());
+            for (int slot = 0; slot < virtioSlots.length; slot++) {
+                if (virtioSlots[slot].device instanceof VirtioMmioTransport t) {
+                    t.restoreState(snapshot.section(VIRTIO_TAG, slot).buffer());
+                }
+            }
         } catch (IllegalArgumentException | BufferUnderflowException e) {
             throw new SnapshotFormatException(stateFile, 0, "a section does not fit this VM: " + e.getMessage());
         }
-        time.resumeAt(ticks);
+        time.resumeAt(snapshot.ticks());
         restored = true;
-    }
-
-    private static StateFile.Section require(
-            Map<String, StateFile.Section> byTag, String key, Path file)
-            throws SnapshotFormatException {
-        var s = byTag.get(key);
-        if (s == null) throw new SnapshotFormatException(file, 0, "no " + key.trim() + " section");
-        return s;
     }
 
     /** Waits for the guest to end, or stops it at the timeout. */
@@ -348,6 +380,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     }
 
     public GuestMemory memory() { return ram; }
+
+    private boolean isLinux() { return linux; }
 
     // ---------------------------------------------------------------- Platform (called by harts)
 

@@ -6,6 +6,7 @@ import java.util.Objects;
 
 /**
  * What a VM is made of. {@code initrd} may be null; {@code cmdline} is the kernel command line.
+ * {@code kernel} is null only for a VM restored from a snapshot, which loads none.
  *
  * @param console receives every byte the guest writes to its console
  */
@@ -21,7 +22,6 @@ public record VmConfig(int cpus, long memoryBytes, Path kernel, byte[] initrd, S
     public static final long MIN_MEMORY_BYTES = 16L << 20, MAX_MEMORY_BYTES = 16L << 30;
 
     public VmConfig {
-        Objects.requireNonNull(kernel, "kernel");
         Objects.requireNonNull(cmdline, "cmdline");
         Objects.requireNonNull(console, "console");
         if (cpus < 1 || cpus > MAX_CPUS) {

@@ -133,6 +133,11 @@ public final class MemoryFile {
             throw new IOException("the saved memory is " + expected.sizeBytes() + " bytes but this VM has " + memory.sizeBytes());
         }
         verify(file, expected);
+        copyInto(file, expected, memory);
+    }
+
+    /** {@link #load} without the verification, for a file a {@link Snapshot} has verified already. */
+    static void copyInto(Path file, Checksums expected, GuestMemory memory) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MemorySegment ram = memory.segment();
             ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);

@@ -61,6 +61,26 @@ public interface VirtioDevice extends AutoCloseable {
     /** Back to the state before activation: forget the queues and memory, keep the backend. */
     void reset();
 
+    /**
+     * The device's own state for a snapshot (what it keeps beyond its queues' ring positions, which
+     * the transport saves), taken while the VM is stopped and no queue work runs. A device that
+     * cannot be saved says so by throwing {@link IllegalStateException} with a reason for the user.
+     */
+    default byte[] saveState() {
+        throw new IllegalStateException("virtio device type " + deviceType() + " cannot be saved in a snapshot yet");
+    }
+
+    /**
+     * Puts back what {@link #saveState} saved, right after {@link #activate} on a restored VM, before
+     * any queue is processed. The state may come from another VM (a template): host-side
+     * connections are not in it.
+     *
+     * @throws IllegalArgumentException if the bytes do not fit this device
+     */
+    default void restoreState(java.nio.ByteBuffer state) {
+        throw new IllegalStateException("virtio device type " + deviceType() + " cannot be restored from a snapshot yet");
+    }
+
     /** Releases what the device holds on the host (files); called once, after the last reset. */
     @Override
     default void close() {}

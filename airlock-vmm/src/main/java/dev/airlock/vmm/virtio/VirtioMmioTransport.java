@@ -86,6 +86,8 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     @SuppressWarnings("unused") // through PENDING_FIELD
     private volatile int pendingQueues;
     private volatile boolean closed;
+    /** Set once a snapshot was taken: the VM is stopped for good and its devices must not change RAM. */
+    private volatile boolean frozen;
 
     private final AtomicLong notifications = new AtomicLong();
     private final AtomicLong needsResetEvents = new AtomicLong();
@@ -400,6 +402,128 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
         device.close();
     }
 
+    // ---------------------------------------------------------------- snapshots
+
+    /** Version of {@link #saveState}'s layout; a restore refuses others. */
+    static final int STATE_VERSION = 1;
+
+    /**
+     * The transport's registers, each queue's layout and ring positions, and the device's own state,
+     * for a snapshot of a stopped VM. It waits for a batch in flight, then freezes the device: no
+     * queue work runs afterwards, so the saved RAM and these positions stay consistent.
+     *
+     * <pre>
+     * u32 version | u32 device type | u32 status | u32 device features sel | u32 driver features sel
+     * u64 driver features | u32 queue sel | u32 interrupt status | u32 config generation | u8 activated
+     * u32 queue count | per queue: u32 num | u64 desc | u64 driver | u64 device | u8 ready
+     *                              | u16 next avail | u16 next used | u16 signalled used
+     * u32 device state bytes | device state
+     * </pre>
+     *
+     * @throws IllegalStateException if the device cannot be saved (its message says which)
+     */
+    public byte[] saveState() {
+        synchronized (this) {
+            workLock.lock();
+            try {
+                byte[] deviceState = activated ? device.saveState() : new byte[0];
+                frozen = true;
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * 9 + 8 + 1 + queueCount * (4 + 24 + 1 + 6) + 4 + deviceState.length)
+                        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                b.putInt(STATE_VERSION).putInt(device.deviceType()).putInt(status).putInt(deviceFeaturesSel)
+                        .putInt(driverFeaturesSel).putLong(driverFeatures).putInt(queueSel).putInt(interruptStatus)
+                        .putInt(configGeneration).put((byte) (activated ? 1 : 0)).putInt(queueCount);
+                for (int q = 0; q < queueCount; q++) {
+                    b.putInt(queueNum[q]).putLong(queueDescGpa[q]).putLong(queueDriverGpa[q]).putLong(queueDeviceGpa[q])
+                            .put((byte) (queueReady[q] ? 1 : 0));
+                    int[] pos = queueReady[q] ? queues[q].positions() : new int[3];
+                    for (int p : pos) b.putShort((short) p);
+                }
+                b.putInt(deviceState.length).put(deviceState);
+                return b.array();
+            } finally {
+                workLock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Puts back what {@link #saveState} saved, on a fresh transport of the same device type in a
+     * VM whose RAM already holds the snapshot's memory; then queues resume where they stopped and
+     * the device gets its own state back. Call before the VM starts.
+     *
+     * @throws IllegalArgumentException if the state does not fit this transport (type, queues, a ring
+     *     outside RAM, a version this build does not read)
+     */
+    public void restoreState(java.nio.ByteBuffer b) {
+        synchronized (this) {
+            if (activated || status != 0) throw new IllegalStateException("restore a transport before the guest uses it");
+            int version = b.getInt();
+            if (version != STATE_VERSION) throw new IllegalArgumentException("virtio transport state version " + version
+                    + "; this build reads " + STATE_VERSION);
+            int type = b.getInt();
+            if (type != device.deviceType()) throw new IllegalArgumentException("the saved virtio device is type " + type
+                    + " but this slot holds type " + device.deviceType());
+            int savedStatus = b.getInt();
+            deviceFeaturesSel = b.getInt();
+            driverFeaturesSel = b.getInt();
+            driverFeatures = b.getLong();
+            queueSel = b.getInt();
+            int savedInterrupts = b.getInt();
+            configGeneration = b.getInt();
+            boolean savedActivated = b.get() != 0;
+            int savedQueues = b.getInt();
+            if (savedQueues != queueCount) throw new IllegalArgumentException("the saved virtio device has " + savedQueues
+                    + " queues; this one has " + queueCount);
+            if ((driverFeatures & ~offeredFeatures) != 0) {
+                throw new IllegalArgumentException("the saved driver features 0x" + Long.toHexString(driverFeatures)
+                        + " are more than this device offers (0x" + Long.toHexString(offeredFeatures) + ")");
+            }
+            boolean eventIdx = (driverFeatures & F_RING_EVENT_IDX) != 0;
+            boolean indirect = (driverFeatures & F_RING_INDIRECT_DESC) != 0;
+            int readyMask = 0;
+            for (int q = 0; q < queueCount; q++) {
+                queueNum[q] = b.getInt();
+                queueDescGpa[q] = b.getLong();
+                queueDriverGpa[q] = b.getLong();
+                queueDeviceGpa[q] = b.getLong();
+                boolean ready = b.get() != 0;
+                int nextAvail = b.getShort(), nextUsed = b.getShort(), signalled = b.getShort();
+                if (!ready) continue;
+                String bad = queues[q].enable(memory, queueNum[q], queueDescGpa[q], queueDriverGpa[q], queueDeviceGpa[q],
+                        eventIdx, indirect, writeListener);
+                if (bad != null) throw new IllegalArgumentException("saved " + bad);
+                queues[q].restorePositions(nextAvail, nextUsed, signalled);
+                queueReady[q] = true;
+                readyMask |= 1 << q;
+            }
+            int deviceBytes = b.getInt();
+            if (deviceBytes < 0 || deviceBytes > b.remaining()) {
+                throw new IllegalArgumentException("the saved device state claims " + deviceBytes + " bytes; " + b.remaining() + " remain");
+            }
+            java.nio.ByteBuffer deviceState = b.slice(b.position(), deviceBytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.position(b.position() + deviceBytes);
+            status = savedStatus;
+            workLock.lock();
+            try {
+                if (savedActivated) {
+                    device.activate(memory, queueList, driverFeatures, interrupt);
+                    activated = true;
+                    device.restoreState(deviceState);
+                    // Whatever the driver queued meanwhile is looked at once the VM runs.
+                    int unused = (int) PENDING_FIELD.getAndBitwiseOr(this, readyMask);
+                }
+            } finally {
+                workLock.unlock();
+            }
+            synchronized (irqLock) {
+                interruptStatus = savedInterrupts;
+                irq.set(savedInterrupts != 0);
+            }
+        }
+        if (activated) task.schedule();
+    }
+
     // ---------------------------------------------------------------- event loop
 
     private void runQueues() {
@@ -407,7 +531,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
         workLock.lock();
         try {
             int pending = (int) PENDING_FIELD.getAndSet(this, 0);
-            if (!activated || closed || (status & STATUS_DEVICE_NEEDS_RESET) != 0) return;
+            if (!activated || closed || frozen || (status & STATUS_DEVICE_NEEDS_RESET) != 0) return;
             while (pending != 0) {
                 int q = Integer.numberOfTrailingZeros(pending);
                 pending &= pending - 1;

@@ -266,6 +266,39 @@ public final class VirtioBalloon implements VirtioDevice {
         actualPages.set(0);
     }
 
+    /**
+     * The balloon's state: the host's target, the driver's count, the stats buffer the device holds
+     * and which pages are in the balloon.
+     * <pre>u32 target | u32 actual | i32 held stats head | u64 pages in balloon | u32 words | u64 bitmap words…</pre>
+     */
+    @Override
+    public byte[] saveState() {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(24 + 8 * inBalloon.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(targetPages).putInt(actualPages.get()).putInt(heldStatsHead).putLong(balloonPages).putInt(inBalloon.length);
+        for (long w : inBalloon) b.putLong(w);
+        return b.array();
+    }
+
+    @Override
+    public void restoreState(java.nio.ByteBuffer b) {
+        int target = b.getInt(), actual = b.getInt(), held = b.getInt();
+        long pages = b.getLong();
+        int words = b.getInt();
+        if (words != inBalloon.length || words * 8L > b.remaining()) {
+            throw new IllegalArgumentException("balloon state for " + words * 64L + " pages does not fit a VM of "
+                    + inBalloon.length * 64L + " pages");
+        }
+        int statsQueue = statsQueueIndex;
+        if (held >= (statsQueue >= 0 ? queues[statsQueue].size() : 0) || held < -1) {
+            throw new IllegalArgumentException("balloon state holds stats buffer " + held + ", outside its queue");
+        }
+        for (int i = 0; i < words; i++) inBalloon[i] = b.getLong();
+        targetPages = target;
+        actualPages.set(actual);
+        heldStatsHead = held;
+        balloonPages = pages;
+    }
+
     @Override
     public boolean processQueue(int queueIndex) {
         if (queueIndex < 0 || queueIndex >= queueCount) return false;

@@ -199,6 +199,22 @@ public final class VirtQueue {
         return (availRing.get(LE16, AVAIL_FLAGS) & AVAIL_F_NO_INTERRUPT) == 0;
     }
 
+    /** The device's ring positions, for a snapshot: next avail slot, next used slot, used index last signalled. */
+    public int[] positions() {
+        return new int[] {nextAvail, nextUsed, signalledUsed};
+    }
+
+    /**
+     * Continues a saved queue after {@link #enable} put its layout back: the device takes up the
+     * rings where it stopped instead of at zero, as the driver's rings in the restored RAM expect.
+     */
+    public void restorePositions(int nextAvail, int nextUsed, int signalledUsed) {
+        if (!ready) throw new IllegalStateException("queue " + index + " is not enabled");
+        this.nextAvail = nextAvail & 0xffff;
+        this.nextUsed = nextUsed & 0xffff;
+        this.signalledUsed = signalledUsed & 0xffff;
+    }
+
     @Override
     public String toString() {
         return "VirtQueue[" + index + (ready ? ", size " + size + ", avail " + nextAvail + ", used " + nextUsed : ", disabled") + "]";

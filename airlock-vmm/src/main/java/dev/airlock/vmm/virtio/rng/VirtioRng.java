@@ -76,6 +76,15 @@ public final class VirtioRng implements VirtioDevice {
         interrupt = null;
     }
 
+    /** Nothing beyond the queue: every request is answered as it comes. */
+    @Override
+    public byte[] saveState() {
+        return new byte[0];
+    }
+
+    @Override
+    public void restoreState(java.nio.ByteBuffer state) {}
+
     @Override
     public boolean processQueue(int queueIndex) {
         VirtQueue q = queue;

@@ -65,6 +65,9 @@ public final class VirtioVsock implements VirtioDevice {
     private final java.util.function.ToLongFunction<DescriptorChain> txHandler = this::handleTx;
     private volatile VirtQueue rxQueue;
     private volatile VirtQueue txQueue;
+    private volatile VirtQueue eventQueue;
+    /** Set by a restore: the guest must hear of a transport reset (its connections are gone, its CID may differ). */
+    private volatile boolean resetEventPending;
     private volatile VirtioInterrupt interrupt;
     /** A control packet popped from {@link #control} that found no receive buffer yet. */
     private Control heldControl;
@@ -124,14 +127,58 @@ public final class VirtioVsock implements VirtioDevice {
     public void activate(GuestMemory memory, List<VirtQueue> queues, long driverFeatures, VirtioInterrupt interrupt) {
         this.rxQueue = queues.get(RX);
         this.txQueue = queues.get(TX);
+        this.eventQueue = queues.get(EVENT);
         this.interrupt = interrupt;
     }
+
+    /** Connections live on host sockets, which no snapshot can hold: nothing to save. */
+    @Override
+    public byte[] saveState() {
+        return new byte[0];
+    }
+
+    /**
+     * A restored guest had connections to a host that no longer exists, and may have been given
+     * another CID (each clone has its own): a transport-reset event makes the driver drop its
+     * connected sockets and read the CID again, as Firecracker does after a snapshot load.
+     * Listening sockets stay, so the agent keeps accepting.
+     */
+    @Override
+    public void restoreState(java.nio.ByteBuffer state) {
+        resetEventPending = true;
+        VirtioInterrupt irq = interrupt;
+        if (irq != null) irq.requestProcessing(EVENT);
+    }
+
+    /** Sends the transport-reset event (virtio 1.x spec 5.10.6.7) into the guest's first event buffer. */
+    private boolean sendResetEvent() {
+        VirtQueue q = eventQueue;
+        VirtioInterrupt irq = interrupt;
+        if (!resetEventPending || q == null || irq == null || !q.isReady()) return false;
+        DescriptorChain chain = q.pop();
+        if (chain == null) return false; // the driver adds event buffers before DRIVER_OK; try again at its next notify
+        resetEventPending = false;
+        if (chain.writableBytes() < 4) {
+            protocolErrors.incrementAndGet();
+            q.addUsed(chain, 0);
+        } else {
+            chain.write(0, EVENT_TRANSPORT_RESET, 0, 4);
+            q.addUsed(chain, 4);
+        }
+        if (q.needsNotification()) irq.signalUsedBuffers(EVENT);
+        return false;
+    }
+
+    /** virtio_vsock_event.id = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (0), little-endian. */
+    private static final byte[] EVENT_TRANSPORT_RESET = {0, 0, 0, 0};
 
     @Override
     public void reset() {
         interrupt = null;
         rxQueue = null;
         txQueue = null;
+        eventQueue = null;
+        resetEventPending = false;
         // The guest driver is gone (rmmod, reboot): its connections are too.
         closeAll();
     }
@@ -160,7 +207,9 @@ public final class VirtioVsock implements VirtioDevice {
                 yield more;
             }
             case RX -> fillRx();
-            default -> false; // Event buffers stay with the device until there is an event.
+            // Event buffers stay with the device until there is an event.
+            case EVENT -> sendResetEvent();
+            default -> false;
         };
     }
 

@@ -1,0 +1,229 @@
+package dev.airlock.cli;
+
+import dev.airlock.vmm.snapshot.Snapshot;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+
+/**
+ * Templates on disk, one directory each under the root: a saved VM ({@link Snapshot}'s two files,
+ * made read-only because clones map the memory file) and {@value #INFO_FILE}. The root is
+ * {@code $AIRLOCK_TEMPLATES}, else {@code $XDG_DATA_HOME/airlock/templates}, else
+ * {@code ~/.local/share/airlock/templates}; tests set {@code -Dairlock.templatesDir}.
+ *
+ * <p>A template is in use while any clone of it runs: each process with clones holds a shared lock
+ * on {@value #LOCK_FILE}, so {@link #delete} (which needs it exclusively) refuses, in this process
+ * or any other.
+ */
+final class Templates {
+    static final String INFO_FILE = "template.properties";
+    static final String LOCK_FILE = "in-use.lock";
+
+    private final Path root;
+    /** Open templates of this process: one verified snapshot each, shared by all its clones. */
+    private static final ConcurrentHashMap<Path, Template> OPEN = new ConcurrentHashMap<>();
+
+    Templates(Path root) {
+        this.root = root;
+    }
+
+    static Templates fromEnvironment() {
+        String prop = System.getProperty("airlock.templatesDir");
+        if (prop != null) return new Templates(Path.of(prop));
+        String env = System.getenv("AIRLOCK_TEMPLATES");
+        if (env != null && !env.isEmpty()) return new Templates(Path.of(env));
+        String data = System.getenv("XDG_DATA_HOME");
+        Path base = data != null && !data.isEmpty() ? Path.of(data) : Path.of(System.getProperty("user.home"), ".local", "share");
+        return new Templates(base.resolve("airlock").resolve("templates"));
+    }
+
+    Path root() { return root; }
+
+    Path dir(String name) { return root.resolve(name); }
+
+    boolean exists(String name) {
+        return Files.isRegularFile(dir(name).resolve(INFO_FILE));
+    }
+
+    /** What {@code template ls} shows. */
+    record Info(String name, int cpus, long memoryMiB, String created, long storedBytes, String prepare) {}
+
+    List<Info> list() throws IOException {
+        if (!Files.isDirectory(root)) return List.of();
+        var out = new ArrayList<Info>();
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path d : dirs.sorted(Comparator.naturalOrder()).toList()) {
+                Path info = d.resolve(INFO_FILE);
+                if (!Files.isRegularFile(info)) continue;
+                Properties p = readInfo(info);
+                out.add(new Info(d.getFileName().toString(), Integer.parseInt(p.getProperty("cpus", "0")),
+                        Long.parseLong(p.getProperty("memoryMiB", "0")), p.getProperty("created", "?"),
+                        allocatedBytes(d.resolve(Snapshot.MEMORY_FILE)), p.getProperty("prepare", "")));
+            }
+        }
+        return out;
+    }
+
+    /** Bytes the memory file really takes on disk (its holes take none). */
+    static long allocatedBytes(Path file) {
+        try {
+            Object blocks = Files.getAttribute(file, "unix:blocks");
+            return blocks instanceof Long b ? b * 512 : Files.size(file);
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return -1;
+        }
+    }
+
+    private static Properties readInfo(Path info) throws IOException {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(info)) {
+            p.load(r);
+        }
+        return p;
+    }
+
+    /**
+     * The template {@code name}, opened once per process: its state read and its memory file
+     * verified the first time, then shared by every clone.
+     *
+     * @throws IOException with a message for the user if there is no such template or it is damaged
+     */
+    Template open(String name) throws IOException {
+        if (!exists(name)) {
+            throw new java.nio.file.NoSuchFileException(dir(name).toString(), null,
+                    "no template '" + name + "'; make one with: airlock template create " + name);
+        }
+        Path d = dir(name).toAbsolutePath().normalize();
+        Template t = OPEN.get(d);
+        if (t != null) return t;
+        synchronized (OPEN) {
+            t = OPEN.get(d);
+            if (t == null) {
+                t = new Template(name, d, Snapshot.open(d), readInfo(d.resolve(INFO_FILE)));
+                OPEN.put(d, t);
+            }
+            return t;
+        }
+    }
+
+    /** A directory to build template {@code name} in; {@link #commit} makes it the template. */
+    Path stagingDir(String name) throws IOException {
+        Files.createDirectories(root);
+        return Files.createTempDirectory(root, "." + name + ".partial-");
+    }
+
+    /**
+     * Makes {@code staging} the template {@code name}: writes its info, makes the files read-only
+     * (clones map them; a change would corrupt every clone), and renames it into place.
+     */
+    void commit(Path staging, String name, Properties info) throws IOException {
+        try (Writer w = Files.newBufferedWriter(staging.resolve(INFO_FILE))) {
+            info.store(w, "an Airlock template");
+        }
+        Files.createFile(staging.resolve(LOCK_FILE));
+        for (String f : List.of(Snapshot.STATE_FILE, Snapshot.MEMORY_FILE, INFO_FILE)) {
+            Files.setPosixFilePermissions(staging.resolve(f), PosixFilePermissions.fromString("r--r--r--"));
+        }
+        if (exists(name)) throw new IOException("template '" + name + "' appeared meanwhile; delete it first");
+        try {
+            Files.move(staging, dir(name), StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(staging, dir(name));
+        }
+    }
+
+    /**
+     * Deletes template {@code name}, unless a clone of it runs in this process or another.
+     *
+     * @throws IOException saying why not, for the user
+     */
+    void delete(String name) throws IOException {
+        Path d = dir(name);
+        if (!exists(name)) throw new java.nio.file.NoSuchFileException(d.toString(), null, "no template '" + name + "'");
+        Template open = OPEN.get(d.toAbsolutePath().normalize());
+        if (open != null && open.users() > 0) {
+            throw new IOException("template '" + name + "' is in use by " + open.users()
+                    + " running clone(s) in this process; stop them first");
+        }
+        try (FileChannel ch = FileChannel.open(d.resolve(LOCK_FILE), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            FileLock lock = ch.tryLock(0, Long.MAX_VALUE, false);
+            if (lock == null) {
+                throw new IOException("template '" + name + "' is in use by running clones; stop them first (airlock ps lists them)");
+            }
+            try (Stream<Path> files = Files.list(d)) {
+                for (Path f : files.toList()) {
+                    if (!f.getFileName().toString().equals(LOCK_FILE)) Files.delete(f);
+                }
+            }
+            Files.delete(d.resolve(LOCK_FILE));
+        }
+        Files.delete(d);
+        if (open != null) OPEN.remove(d.toAbsolutePath().normalize(), open);
+    }
+
+    /** An open template: its verified snapshot and who in this process uses it. */
+    static final class Template {
+        private final String name;
+        private final Path dir;
+        private final Snapshot snapshot;
+        private final Properties info;
+        private int users;
+        private FileChannel lockChannel;
+        private FileLock lock;
+
+        Template(String name, Path dir, Snapshot snapshot, Properties info) {
+            this.name = name;
+            this.dir = dir;
+            this.snapshot = snapshot;
+            this.info = info;
+        }
+
+        String name() { return name; }
+
+        Path dir() { return dir; }
+
+        Snapshot snapshot() { return snapshot; }
+
+        Properties info() { return info; }
+
+        synchronized int users() { return users; }
+
+        /** A clone starts using it: the first takes the shared in-use lock that {@link #delete} respects. */
+        synchronized void acquire() {
+            if (users++ > 0) return;
+            try {
+                lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.READ);
+                lock = lockChannel.lock(0, Long.MAX_VALUE, true);
+            } catch (IOException e) {
+                // Without the lock only another process's delete could miss us; say so, but run.
+                System.err.println("airlock: cannot mark template '" + name + "' in use: " + e.getMessage());
+            }
+        }
+
+        synchronized void release() {
+            if (--users > 0) return;
+            try {
+                if (lock != null) lock.release();
+                if (lockChannel != null) lockChannel.close();
+            } catch (IOException ignored) {
+                // closing a read-only lock file cannot lose data
+            }
+            lock = null;
+            lockChannel = null;
+        }
+    }
+}
