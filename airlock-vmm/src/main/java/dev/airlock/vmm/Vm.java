@@ -17,6 +17,7 @@ import dev.airlock.vmm.devices.plic.Plic;
 import dev.airlock.vmm.devices.power.PowerControl;
 import dev.airlock.vmm.devices.power.TestFinisher;
 import dev.airlock.vmm.devices.uart.Uart16550;
+import dev.airlock.vmm.devices.vmgenid.VmGenerationId;
 import dev.airlock.vmm.fdt.MachineDeviceTree;
 import dev.airlock.vmm.fdt.MachineLayout;
 import dev.airlock.vmm.sched.HartPool;
@@ -51,7 +52,7 @@ import java.util.logging.Logger;
 
 /**
  * One virtual machine on the "airlock" RISC-V platform: RAM at 0x8000_0000, a PLIC, a CLINT, an
- * NS16550A console, a test finisher for bare-metal programs, and virtio-mmio slots. A Linux guest
+ * NS16550A console, a test finisher for bare-metal programs, a VM generation ID, and virtio-mmio slots. A Linux guest
  * enters in S-mode with the hypervisor serving SBI; an ELF program enters in M-mode.
  */
 public final class Vm implements AutoCloseable, Platform, PowerControl {
@@ -69,6 +70,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private final HartTask[] tasks;
     private final Uart16550 uart;
     private final Plic plic;
+    private final VmGenerationId vmGenerationId;
     private final CodeCache code;
     private final SlotDevice[] virtioSlots = new SlotDevice[AddressMap.VIRTIO_MMIO_SLOTS];
     private final ConsoleTap console;
@@ -108,6 +110,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         bus.register("clint", AddressMap.CLINT_GPA, Clint.SIZE_BYTES, clint);
         bus.register("uart", AddressMap.UART_GPA, Uart16550.SIZE_BYTES, uart);
         bus.register("finisher", AddressMap.TEST_FINISHER_GPA, 0x1000, new TestFinisher(this));
+        vmGenerationId = new VmGenerationId(new SecureRandom(), plic.source(AddressMap.VMGENID_IRQ));
+        bus.register("vmgenid", AddressMap.VMGENID_GPA, VmGenerationId.SIZE_BYTES, vmGenerationId);
         this.plic = plic;
         for (int slot = 0; slot < AddressMap.VIRTIO_MMIO_SLOTS; slot++) {
             virtioSlots[slot] = new SlotDevice();
@@ -373,6 +377,14 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         }
         @Override public void write(long offsetBytes, int sizeBytes, long value) { }
     };
+
+    /**
+     * Gives the VM a new random generation ID and tells the guest, whose kernel then reseeds its RNG:
+     * call it on each VM restored from a snapshot that others may also have been restored from.
+     */
+    public void newGeneration() {
+        vmGenerationId.newGeneration();
+    }
 
     /** Bytes typed at the guest's console. */
     public void consoleInput(byte[] data) {

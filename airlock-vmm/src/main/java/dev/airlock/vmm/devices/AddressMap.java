@@ -7,6 +7,7 @@ package dev.airlock.vmm.devices;
  *
  * <pre>
  *  0x0010_0000  test finisher            0x1000    (optional)
+ *  0x0010_1000  VM generation ID         0x10      PLIC source 12
  *  0x0200_0000  CLINT                    0x1_0000  (optional: SBI is in the hypervisor)
  *  0x0C00_0000  PLIC                     0x60_0000
  *  0x1000_0000  UART 16550A              0x100     PLIC source 10
@@ -16,6 +17,10 @@ package dev.airlock.vmm.devices;
  */
 public final class AddressMap {
     public static final long TEST_FINISHER_GPA = 0x0010_0000L;
+    /** The 16-byte VM generation ID ({@code "microsoft,vmgenid"}), alone in its page. */
+    public static final long VMGENID_GPA = 0x0010_1000L;
+    /** Sources 1..8 are the virtio slots', 10 the UART's; 11 is left for an RTC where QEMU's virt machine has one. */
+    public static final int VMGENID_IRQ = 12;
     public static final long CLINT_GPA = 0x0200_0000L;
     public static final long PLIC_GPA = 0x0C00_0000L;
     public static final long UART_GPA = 0x1000_0000L;

@@ -7,6 +7,7 @@ import dev.airlock.vmm.devices.clint.Clint;
 import dev.airlock.vmm.devices.plic.Plic;
 import dev.airlock.vmm.devices.power.TestFinisher;
 import dev.airlock.vmm.devices.uart.Uart16550;
+import dev.airlock.vmm.devices.vmgenid.VmGenerationId;
 import java.util.List;
 
 /**
@@ -16,7 +17,8 @@ import java.util.List;
  *
  * <pre>
  *  /  chosen, memory@80000000, cpus (cpu@N with interrupt-controller, cpu-map),
- *     soc (test@100000?, clint@2000000?, plic@c000000, serial@10000000, virtio_mmio@...)
+ *     soc (test@100000?, rng@101000 (VM generation ID), clint@2000000?, plic@c000000,
+ *          serial@10000000, virtio_mmio@...)
  * </pre>
  */
 public final class MachineDeviceTree {
@@ -117,6 +119,14 @@ public final class MachineDeviceTree {
             w.propertyU64("reg", AddressMap.TEST_FINISHER_GPA, TestFinisher.SIZE_BYTES);
             w.endNode();
         }
+
+        // Every VM has one, so that clones of a snapshot can be told to reseed their RNG.
+        w.beginNode(unitName("rng", AddressMap.VMGENID_GPA));
+        w.propertyString("compatible", "microsoft,vmgenid");
+        w.propertyU64("reg", AddressMap.VMGENID_GPA, VmGenerationId.SIZE_BYTES);
+        w.propertyU32("interrupts", AddressMap.VMGENID_IRQ);
+        w.propertyU32("interrupt-parent", w.phandle("plic"));
+        w.endNode();
 
         if (m.clint()) {
             w.beginNode(unitName("clint", AddressMap.CLINT_GPA));

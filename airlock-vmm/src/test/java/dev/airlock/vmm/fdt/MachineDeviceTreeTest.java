@@ -86,6 +86,10 @@ class MachineDeviceTreeTest {
         assertHas(dts, "virtio_mmio@10002000 {");
         assertHas(dts, "compatible = \"virtio,mmio\";");
         assertHas(dts, "interrupts = <0x02>;");
+        assertHas(dts, "rng@101000 {");
+        assertHas(dts, "compatible = \"microsoft,vmgenid\";");
+        assertHas(dts, "reg = <0x00 0x101000 0x00 0x10>;");
+        assertHas(dts, "interrupts = <0x0c>;");
         assertFalse(dts.contains("poweroff") || dts.contains("reboot"), "SBI SRST replaces syscon power nodes");
     }
 
@@ -119,6 +123,7 @@ class MachineDeviceTreeTest {
         assertFalse(dts.contains("rng-seed"));
         assertFalse(dts.contains("cpu@1"));
         assertHas(dts, "reg = <0x00 0x80000000 0x00 0x4000000>;");
+        assertHas(dts, "rng@101000 {"); // not optional: every VM has a generation ID
     }
 
     @Test
@@ -181,6 +186,12 @@ class MachineDeviceTreeTest {
         assertArrayEquals(new int[] {10}, uart.cells("interrupts"));
         assertArrayEquals(new int[] {3_686_400}, uart.cells("clock-frequency"));
         assertArrayEquals(new int[] {0, 0x1000_0000, 0, 0x100}, uart.cells("reg"));
+
+        FdtParser.Node vmgenid = root.at("soc/rng@101000");
+        assertEquals("microsoft,vmgenid", vmgenid.string("compatible"));
+        assertArrayEquals(new int[] {0, 0x10_1000, 0, 16}, vmgenid.cells("reg"));
+        assertArrayEquals(new int[] {12}, vmgenid.cells("interrupts"));
+        assertArrayEquals(new int[] {plicPhandle}, vmgenid.cells("interrupt-parent"));
 
         for (int i = 0; i < 2; i++) {
             long gpa = 0x1000_1000L + 0x1000L * i;
