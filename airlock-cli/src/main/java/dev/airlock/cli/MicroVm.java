@@ -136,7 +136,12 @@ final class MicroVm implements AutoCloseable {
                 throw new IOException("a VM named '" + name + "' is already running (" + socket
                         + "); pick another --name or stop it with: airlock stop " + name);
             }
-            if (template != null) vm.restore(template.snapshot());
+            if (template != null) {
+                vm.restore(template.snapshot());
+                // Every clone starts with the template's kernel RNG state: a new generation ID makes the
+                // guest's vmgenid driver reseed it before the clone's first instruction runs.
+                vm.newGeneration();
+            }
             proxy = VsockUnixProxy.listen(vsock, socket);
             ok = true;
             return new MicroVm(vm, runtime, name, cid, proxy, balloon, template);

@@ -153,6 +153,7 @@ final class TemplateCommand {
                 machine.vm().await(Duration.ofSeconds(30));
                 Path staging = templates.stagingDir(name);
                 machine.vm().snapshot(staging);
+                long stored = dev.airlock.vmm.snapshot.Snapshot.open(staging).memoryChecksums().dataPages() << 12;
                 Properties info = new Properties();
                 info.setProperty("name", name);
                 info.setProperty("created", Instant.now().toString());
@@ -162,8 +163,8 @@ final class TemplateCommand {
                 info.setProperty("cmdline", config.cmdline());
                 info.setProperty("prepare", String.join("\n", prepare));
                 info.setProperty("airlock", Main.version());
+                info.setProperty("storedBytes", Long.toString(stored));
                 templates.commit(staging, name, info);
-                long stored = Templates.allocatedBytes(templates.dir(name).resolve(dev.airlock.vmm.snapshot.Snapshot.MEMORY_FILE));
                 err.printf("airlock: template %s saved in %.1f s: %d MiB of guest memory, %.1f MiB stored (%.0f MiB reported free)%n",
                         name, (System.nanoTime() - t0) / 1e9, o.memoryMiB(), stored / (double) (1 << 20), reported / (double) (1 << 20));
                 return 0;

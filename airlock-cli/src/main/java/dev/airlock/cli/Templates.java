@@ -72,20 +72,10 @@ final class Templates {
                 Properties p = readInfo(info);
                 out.add(new Info(d.getFileName().toString(), Integer.parseInt(p.getProperty("cpus", "0")),
                         Long.parseLong(p.getProperty("memoryMiB", "0")), p.getProperty("created", "?"),
-                        allocatedBytes(d.resolve(Snapshot.MEMORY_FILE)), p.getProperty("prepare", "")));
+                        Long.parseLong(p.getProperty("storedBytes", "-1")), p.getProperty("prepare", "")));
             }
         }
         return out;
-    }
-
-    /** Bytes the memory file really takes on disk (its holes take none). */
-    static long allocatedBytes(Path file) {
-        try {
-            Object blocks = Files.getAttribute(file, "unix:blocks");
-            return blocks instanceof Long b ? b * 512 : Files.size(file);
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return -1;
-        }
     }
 
     private static Properties readInfo(Path info) throws IOException {

@@ -6,9 +6,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * A VM's guest-physical RAM: one contiguous range of guest frames starting at {@code baseGpa}.
- * Today every frame is backed by the VM's own anonymous mapping, which the host kernel fills
- * with zeros on first touch; templates and sharing will change which host frame backs a GFN.
+ * A VM's guest-physical RAM: one contiguous range of guest frames starting at {@code baseGpa}, one
+ * host mapping, so harts and devices address it as one block. Which host frame backs a guest frame:
+ * <ul>
+ *   <li>a fresh VM: its own anonymous memory; a page reads as the host's zero page until written;
+ *   <li>a clone ({@link #fromTemplate}): the template's file page, shared through the host page
+ *       cache by every clone, until the clone writes it and the host kernel copies it (MAP_PRIVATE);
+ *       the template's zero pages are anonymous memory, so they read as the single zero page;
+ *   <li>after {@link #discard}: the zero page again, the private frame freed.
+ * </ul>
  */
 public final class GuestMemory implements AutoCloseable {
     public static final int PAGE_SHIFT = 12;
@@ -18,17 +24,72 @@ public final class GuestMemory implements AutoCloseable {
     private final long sizeBytes;
     private final MemorySegment ram;
     private final long hvaBase;
+    /** The template this RAM maps copy-on-write, or null. */
+    private final TemplateImage template;
     private volatile boolean closed;
 
     public GuestMemory(long baseGpa, long sizeBytes) {
-        if ((baseGpa & (PAGE_SIZE - 1)) != 0 || sizeBytes <= 0 || (sizeBytes & (PAGE_SIZE - 1)) != 0) {
-            throw new IllegalArgumentException("guest RAM must be page aligned: base 0x"
-                    + Long.toHexString(baseGpa) + ", size " + sizeBytes);
-        }
+        checkLayout(baseGpa, sizeBytes);
         this.baseGpa = baseGpa;
         this.sizeBytes = sizeBytes;
         this.ram = Mman.mapAnonymous(sizeBytes);
         this.hvaBase = ram.address();
+        this.template = null;
+    }
+
+    private GuestMemory(long baseGpa, TemplateImage template) {
+        this.baseGpa = baseGpa;
+        this.sizeBytes = template.sizeBytes();
+        this.template = template;
+        // Reserve the whole range first, so the pieces land side by side and nothing else moves in.
+        this.ram = Mman.reserve(sizeBytes);
+        this.hvaBase = ram.address();
+        try {
+            mapFromTemplate(0, sizeBytes);
+        } catch (RuntimeException e) {
+            Mman.munmap(ram);
+            throw e;
+        }
+    }
+
+    /**
+     * RAM that starts as {@code template}'s: its data pages map the template's file copy-on-write,
+     * the rest reads as zero. No byte is copied; a clone's first write to a page makes its private copy.
+     */
+    public static GuestMemory fromTemplate(long baseGpa, TemplateImage template) {
+        checkLayout(baseGpa, template.sizeBytes());
+        return new GuestMemory(baseGpa, template);
+    }
+
+    private static void checkLayout(long baseGpa, long sizeBytes) {
+        if ((baseGpa & (PAGE_SIZE - 1)) != 0 || sizeBytes <= 0 || (sizeBytes & (PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException("guest RAM must be page aligned: base 0x"
+                    + Long.toHexString(baseGpa) + ", size " + sizeBytes);
+        }
+    }
+
+    /** Maps {@code [off, off + length)} of this RAM as the template has it: anonymous zero, then its data runs over it. */
+    private void mapFromTemplate(long off, long length) {
+        Mman.mapAnonymousFixed(hvaBase + off, length);
+        long[] runs = template.runs();
+        long end = off + length;
+        for (int i = 0; i < runs.length; i += 2) {
+            long runStart = runs[i] << PAGE_SHIFT, runEnd = (runs[i] + runs[i + 1]) << PAGE_SHIFT;
+            long from = Math.max(runStart, off), to = Math.min(runEnd, end);
+            if (from < to) Mman.mapFilePrivateFixed(hvaBase + from, to - from, template.fd(), from);
+        }
+    }
+
+    /** The template this RAM maps copy-on-write, or null for a VM's own memory. */
+    public TemplateImage template() { return template; }
+
+    /**
+     * Drops every private frame of a clone: its RAM is the template's again, as at creation.
+     * The VM must not run meanwhile, and its harts must drop decoded code and TLBs afterwards.
+     */
+    public void resetToTemplate() {
+        if (template == null) throw new IllegalStateException("this RAM was not made from a template");
+        mapFromTemplate(0, sizeBytes);
     }
 
     public long baseGpa() { return baseGpa; }
@@ -69,8 +130,8 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
-     * Gives {@code [gpa, gpa + lengthBytes)} back to the host (MADV_DONTNEED): the host frames are
-     * freed and the range reads as zero when next touched. The range must be page aligned and in
+     * Gives {@code [gpa, gpa + lengthBytes)} back to the host: the private frames are freed and the
+     * range reads as zero (the host's zero page) when next touched, in a clone too. The range must be page aligned and in
      * RAM; callers validate guest input first. A device that does this on the guest's behalf must
      * also tell the harts, which may hold code decoded from the old contents.
      */
@@ -81,7 +142,12 @@ public final class GuestMemory implements AutoCloseable {
                     + ": it must be page aligned and inside RAM");
         }
         if (lengthBytes == 0) return;
-        Mman.madvise(hvaBase + off, lengthBytes, Mman.MADV_DONTNEED);
+        if (template == null) {
+            Mman.madvise(hvaBase + off, lengthBytes, Mman.MADV_DONTNEED);
+        } else {
+            // MADV_DONTNEED would bring back the template's page; a freed page should cost nothing.
+            Mman.mapAnonymousFixed(hvaBase + off, lengthBytes);
+        }
     }
 
     /**

@@ -241,6 +241,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         sections.add(new StateFile.Section("CLNT", 0, clint.saveState()));
         sections.add(new StateFile.Section("PLIC", 0, plic.saveState()));
         sections.add(new StateFile.Section("UART", 0, uart.saveState()));
+        sections.add(new StateFile.Section("VGID", 0, vmGenerationId.saveState()));
         Files.createDirectories(dir);
         var memory = MemoryFile.write(ram, dir.resolve(Snapshot.MEMORY_FILE));
         sections.add(Snapshot.memorySection(memory));
@@ -289,6 +290,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             clint.restoreState(snapshot.section("CLNT", 0).payload());
             plic.restoreState(snapshot.section("PLIC", 0).buffer());
             uart.restoreState(snapshot.section("UART", 0).buffer());
+            // Older snapshots have none: the guest then never saw the device and keeps the fresh ID.
+            if (snapshot.has("VGID", 0)) vmGenerationId.restoreState(snapshot.section("VGID", 0).buffer());
             for (int slot = 0; slot < virtioSlots.length; slot++) {
                 if (virtioSlots[slot].device instanceof VirtioMmioTransport t) {
                     t.restoreState(snapshot.section(VIRTIO_TAG, slot).buffer());

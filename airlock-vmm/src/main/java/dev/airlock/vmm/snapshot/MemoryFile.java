@@ -97,18 +97,29 @@ public final class MemoryFile {
     }
 
     /**
-     * Checks {@code file} against {@code expected}: its length, then each chunk's CRC32C.
+     * Zero gaps shorter than this between data pages are mapped from the file with their neighbours:
+     * each run costs every clone a host mapping, and a few shared zero pages in the page cache cost less.
+     */
+    static final int MIN_HOLE_PAGES = 16;
+
+    /**
+     * Checks {@code file} against {@code expected}: its length, then each chunk's CRC32C. Returns the
+     * runs of pages holding data, as (first page, page count) pairs, with zero gaps shorter than
+     * {@value #MIN_HOLE_PAGES} pages folded in; every other page of the file is zero.
      *
      * @throws SnapshotFormatException naming the first damaged chunk's offset
      */
-    public static void verify(Path file, Checksums expected) throws IOException {
+    public static long[] verify(Path file, Checksums expected) throws IOException {
         long length = Files.size(file);
         if (length != expected.sizeBytes()) {
             throw new SnapshotFormatException(file, Math.min(length, expected.sizeBytes()), "memory file is " + length
                     + " bytes; its state file says " + expected.sizeBytes());
         }
+        var runs = new java.util.ArrayList<long[]>();
+        long runStart = -1, runEnd = -1;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK_BYTES);
+            MemorySegment seg = MemorySegment.ofBuffer(buf);
             for (int chunk = 0; chunk < expected.chunkCrcs().length; chunk++) {
                 long off = (long) chunk * CHUNK_BYTES;
                 buf.clear().limit((int) Math.min(CHUNK_BYTES, length - off));
@@ -120,8 +131,26 @@ public final class MemoryFile {
                 if ((int) crc.getValue() != expected.chunkCrcs()[chunk]) {
                     throw new SnapshotFormatException(file, off, "memory chunk " + chunk + " does not match its checksum");
                 }
+                for (int p = 0; p + PAGE_BYTES <= buf.limit(); p += PAGE_BYTES) {
+                    if (seg.asSlice(p, PAGE_BYTES).mismatch(ZERO_PAGE) == -1) continue;
+                    long page = (off + p) / PAGE_BYTES;
+                    if (runEnd >= 0 && page - runEnd < MIN_HOLE_PAGES) {
+                        runEnd = page + 1;
+                    } else {
+                        if (runEnd >= 0) runs.add(new long[] {runStart, runEnd - runStart});
+                        runStart = page;
+                        runEnd = page + 1;
+                    }
+                }
             }
         }
+        if (runEnd >= 0) runs.add(new long[] {runStart, runEnd - runStart});
+        long[] flat = new long[runs.size() * 2];
+        for (int i = 0; i < runs.size(); i++) {
+            flat[2 * i] = runs.get(i)[0];
+            flat[2 * i + 1] = runs.get(i)[1];
+        }
+        return flat;
     }
 
     /**

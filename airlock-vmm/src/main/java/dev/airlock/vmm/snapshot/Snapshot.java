@@ -1,5 +1,6 @@
 package dev.airlock.vmm.snapshot;
 
+import dev.airlock.memory.TemplateImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -31,9 +32,12 @@ public final class Snapshot {
     private final long memoryBytes;
     private final long ticks;
     private final MemoryFile.Checksums memory;
+    private final long[] dataRuns;
+    private TemplateImage image;
 
     private Snapshot(Path dir, Map<String, StateFile.Section> sections, int cpus, long memoryBytes, long ticks,
-                     MemoryFile.Checksums memory) {
+                     MemoryFile.Checksums memory, long[] dataRuns) {
+        this.dataRuns = dataRuns;
         this.dir = dir;
         this.sections = sections;
         this.cpus = cpus;
@@ -80,8 +84,8 @@ public final class Snapshot {
                 throw new SnapshotFormatException(stateFile, 0, "the machine section says " + cpus + " harts and "
                         + memoryBytes + " bytes of RAM, the memory checksums " + checksums.sizeBytes() + " bytes");
             }
-            MemoryFile.verify(memoryFile, checksums);
-            return new Snapshot(dir, Map.copyOf(byKey), cpus, memoryBytes, ticks, checksums);
+            long[] runs = MemoryFile.verify(memoryFile, checksums);
+            return new Snapshot(dir, Map.copyOf(byKey), cpus, memoryBytes, ticks, checksums, runs);
         } catch (IllegalArgumentException | java.nio.BufferUnderflowException e) {
             throw new SnapshotFormatException(stateFile, 0, "a section is malformed: " + e.getMessage());
         }
@@ -108,6 +112,15 @@ public final class Snapshot {
     public long ticks() { return ticks; }
 
     public MemoryFile.Checksums memoryChecksums() { return memory; }
+
+    /**
+     * The memory file opened for mapping into VMs, copy-on-write: once per snapshot, kept open for
+     * the life of the process (mappings outlive it anyway).
+     */
+    public synchronized TemplateImage image() {
+        if (image == null) image = TemplateImage.open(memoryFile(), memoryBytes, dataRuns);
+        return image;
+    }
 
     /** The section {@code tag} for {@code instance}, or a format error naming the state file. */
     public StateFile.Section section(String tag, int instance) throws SnapshotFormatException {

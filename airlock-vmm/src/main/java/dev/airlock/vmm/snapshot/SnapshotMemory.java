@@ -7,15 +7,12 @@ import java.io.IOException;
 public final class SnapshotMemory {
     private SnapshotMemory() {}
 
-    /** RAM at {@code baseGpa} holding the snapshot's memory. */
+    /** RAM at {@code baseGpa} holding the snapshot's memory, mapped copy-on-write from its file: nothing is copied. */
     public static GuestMemory map(Snapshot snapshot, long baseGpa) throws IOException {
-        GuestMemory ram = new GuestMemory(baseGpa, snapshot.memoryBytes());
         try {
-            MemoryFile.copyInto(snapshot.memoryFile(), snapshot.memoryChecksums(), ram);
-            return ram;
-        } catch (IOException | RuntimeException e) {
-            ram.close();
-            throw e;
+            return GuestMemory.fromTemplate(baseGpa, snapshot.image());
+        } catch (dev.airlock.sys.ErrnoException e) {
+            throw new IOException("cannot map " + snapshot.memoryFile() + ": " + e.getMessage(), e);
         }
     }
 }
