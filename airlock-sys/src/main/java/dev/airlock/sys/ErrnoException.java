@@ -11,6 +11,13 @@ public final class ErrnoException extends RuntimeException {
         this.errno = errno;
     }
 
+    /** As {@link #ErrnoException(String, int)}, naming what the call was about, e.g. the path {@code open} was given. */
+    public ErrnoException(String syscall, int errno, String subject) {
+        super(syscall + " " + subject + " failed: " + Errno.name(errno) + " (errno " + errno + ")");
+        this.syscall = syscall;
+        this.errno = errno;
+    }
+
     public String syscall() { return syscall; }
 
     public int errno() { return errno; }

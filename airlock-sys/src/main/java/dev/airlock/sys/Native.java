@@ -21,9 +21,19 @@ final class Native {
 
     /** A libc function whose errno is captured into a segment passed as the first argument. */
     static MethodHandle errnoFunction(String name, FunctionDescriptor descriptor) {
-        MemorySegment symbol = LINKER.defaultLookup().find(name)
-                .orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        return LINKER.downcallHandle(symbol, descriptor, CAPTURE);
+        return LINKER.downcallHandle(symbol(name), descriptor, CAPTURE);
+    }
+
+    /**
+     * A variadic libc function such as {@code open}, whose fixed arguments are the first
+     * {@code fixedArgs}; errno is captured as for {@link #errnoFunction(String, FunctionDescriptor)}.
+     */
+    static MethodHandle variadicErrnoFunction(String name, FunctionDescriptor descriptor, int fixedArgs) {
+        return LINKER.downcallHandle(symbol(name), descriptor, CAPTURE, Linker.Option.firstVariadicArg(fixedArgs));
+    }
+
+    private static MemorySegment symbol(String name) {
+        return LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
     }
 
     static MemorySegment newCaptureState(Arena arena) {
