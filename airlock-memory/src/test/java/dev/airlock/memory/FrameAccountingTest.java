@@ -152,6 +152,7 @@ class FrameAccountingTest {
             assertEquals(new FrameUsage(PAGE, 0, 0, 0, 0, pages, 0, true), accounting.classify(a.address(), a.byteSize()));
 
             FrameUsage usageA, usageB;
+            long ksmBytesWhileMerged;
             long startNs = System.nanoTime();
             try (KsmSettings ignored = KsmSettings.enable(20_000, 10)) {
                 do {
@@ -160,11 +161,14 @@ class FrameAccountingTest {
                     usageB = accounting.classify(b.address(), b.byteSize());
                 } while ((usageA.sharedPages() < pages || usageB.sharedPages() < pages)
                         && System.nanoTime() - startNs < 5_000_000_000L);
+                ksmBytesWhileMerged = ProcessMemory.readSelf().ksmBytes();
             }
             long mergeMs = (System.nanoTime() - startNs) / 1_000_000;
             assumeTrue(usageA.sharedPages() == pages && usageB.sharedPages() == pages,
                     "KSM did not merge " + pages + " identical page pairs within 5 s: " + usageA + ", " + usageB);
-            System.out.println("KSM merged " + pages + " page pairs in about " + mergeMs + " ms");
+            System.out.println("KSM merged " + pages + " page pairs in about " + mergeMs + " ms; smaps_rollup KSM "
+                    + ksmBytesWhileMerged / 1024 + " kB");
+            assertTrue(ksmBytesWhileMerged >= (long) pages * PAGE, "smaps_rollup KSM: " + ksmBytesWhileMerged);
 
             HostFrameTally tally = new HostFrameTally();
             accounting.classify(a.address(), a.byteSize(), tally);
