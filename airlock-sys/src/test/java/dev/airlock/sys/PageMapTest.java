@@ -60,7 +60,8 @@ class PageMapTest {
             long[] e = new long[16];
             pageMap.read(m.address(), e, 0, 16);
 
-            // Untouched: not present. The entry need not be 0: a new mapping's holes report soft-dirty.
+            // Untouched: not present. Test the bit, not the entry: with CONFIG_MEM_SOFT_DIRTY (off on this
+            // host) a new mapping's holes report soft-dirty.
             assertFalse(PageMapEntry.present(e[0]), PageMapEntry.describe(e[0]));
             // Read only: the shared zero page, anonymous and mapped by many.
             assertTrue(PageMapEntry.present(e[1]), PageMapEntry.describe(e[1]));
