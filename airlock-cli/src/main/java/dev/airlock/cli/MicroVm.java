@@ -4,6 +4,9 @@ import dev.airlock.guest.agent.AgentClient;
 import dev.airlock.guest.agent.AgentException;
 import dev.airlock.guest.agent.AgentUnreachableException;
 import dev.airlock.guest.initramfs.InitramfsBuilder;
+import dev.airlock.memory.FrameAccounting;
+import dev.airlock.memory.FrameKind;
+import dev.airlock.memory.FrameUsage;
 import dev.airlock.store.StoreException;
 import dev.airlock.vmm.Vm;
 import dev.airlock.vmm.VmConfig;
@@ -190,13 +193,20 @@ final class MicroVm implements AutoCloseable {
 
     void start() { vm.start(); }
 
-    /** What {@code airlock ps} shows: the VM's size and what its memory really costs the host now. */
+    /** What {@code airlock ps} shows: the VM's size and what its memory really costs the host now, page by page. */
     VmStatus status() {
         long instructions = 0;
         for (int i = 0; i < vm.hartCount(); i++) instructions += vm.hart(i).instret();
         long[] process = VmStatus.processRssPss();
+        FrameUsage u;
+        try (FrameAccounting accounting = FrameAccounting.open()) {
+            u = accounting.classify(vm.memory().segment().address(), vm.memory().sizeBytes());
+        }
+        long resident = u.bytes(FrameKind.PRIVATE) + u.bytes(FrameKind.TEMPLATE) + u.bytes(FrameKind.SHARED);
         return new VmStatus(name, ProcessHandle.current().pid(), cid, vm.hartCount(), vm.memory().sizeBytes(),
-                vm.memory().residentBytes(), balloon.actualPages() * VirtioBalloon.BALLOON_PAGE_BYTES,
+                template == null ? "" : template.name(), resident, u.bytes(FrameKind.PRIVATE), u.bytes(FrameKind.TEMPLATE),
+                u.bytes(FrameKind.SHARED), u.bytes(FrameKind.ZERO), u.bytes(FrameKind.NOT_PRESENT),
+                balloon.actualPages() * VirtioBalloon.BALLOON_PAGE_BYTES,
                 balloon.bytesReported(), instructions, (System.nanoTime() - startedNanos) / 1_000_000, process[0], process[1]);
     }
 

@@ -46,11 +46,26 @@ final class PsCommand {
             out.println("[" + String.join(",", running.stream().map(VmStatus::toJson).toList()) + "]");
             return 0;
         }
-        out.printf("%-20s %8s %5s %4s %9s %9s %9s %9s %9s%n", "NAME", "PID", "CID", "CPUS", "MEMORY", "RESIDENT",
-                "BALLOON", "UPTIME", "PSS");
+        out.printf("%-16s %8s %5s %4s %8s %-12s %9s %9s %9s %9s %8s %7s%n", "NAME", "PID", "CID", "CPUS", "MEMORY", "TEMPLATE",
+                "PRIVATE", "TEMPLATE", "SHARED", "BALLOON", "UPTIME", "PSS");
+        long privateTotal = 0;
+        var templateHeld = new java.util.TreeMap<String, Long>();
+        var pss = new java.util.HashMap<Long, Long>();
         for (VmStatus s : running) {
-            out.printf("%-20s %8d %5d %4d %9s %9s %9s %9s %9s%n", s.name(), s.pid(), s.cid(), s.cpus(), mib(s.memoryBytes()),
-                    mib(s.residentBytes()), mib(s.balloonBytes()), uptime(s.uptimeMs()), mib(s.processPssBytes()));
+            out.printf("%-16s %8d %5d %4d %8s %-12s %9s %9s %9s %9s %8s %7s%n", s.name(), s.pid(), s.cid(), s.cpus(),
+                    mib(s.memoryBytes()), s.template().isEmpty() ? "-" : s.template(), mib(s.privateBytes()),
+                    mib(s.templateBytes()), mib(s.sharedBytes()), mib(s.balloonBytes()), uptime(s.uptimeMs()),
+                    mib(s.processPssBytes()));
+            privateTotal += Math.max(0, s.privateBytes()) + Math.max(0, s.sharedBytes());
+            if (!s.template().isEmpty()) templateHeld.merge(s.template(), Math.max(0, s.templateBytes()), Math::max);
+            pss.put(s.pid(), s.processPssBytes());
+        }
+        if (running.size() > 1) {
+            long templates = templateHeld.values().stream().mapToLong(Long::longValue).sum();
+            // Each template's page cache is shared by all its clones: count its largest mapping once (a lower bound).
+            out.printf("guest memory held: %s private and KSM-shared + at least %s of %d template(s) shared by clones;"
+                            + " processes' PSS %s%n", mib(privateTotal), mib(templates), templateHeld.size(),
+                    mib(pss.values().stream().mapToLong(v -> Math.max(0, v)).sum()));
         }
         return 0;
     }

@@ -10,11 +10,18 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What {@code airlock ps} shows for a running VM, and what its memory really costs the host: guest
- * RAM resident on the host (mincore over the VM's mapping), what the balloon holds or the guest
- * reported free, and the whole JVM's RSS and PSS from {@code /proc/self/smaps_rollup} as a cross-check.
+ * What {@code airlock ps} shows for a running VM, and what its memory really costs the host. Guest
+ * RAM is counted page by page from the host's page tables ({@link dev.airlock.memory.FrameAccounting}):
+ * private frames (the VM's own), template frames (its template's file pages, shared by every clone
+ * and held once by the host), content-shared frames (KSM), pages mapping the host's zero page, and
+ * pages not present. {@code residentBytes} is what the VM maps that is not the zero page. Then what
+ * the balloon holds or the guest reported free, and the whole JVM's RSS and PSS from
+ * {@code /proc/self/smaps_rollup} as a cross-check.
+ *
+ * @param template the template it was cloned from, or "" for a booted VM
  */
-record VmStatus(String name, long pid, long cid, int cpus, long memoryBytes, long residentBytes,
+record VmStatus(String name, long pid, long cid, int cpus, long memoryBytes, String template, long residentBytes,
+                long privateBytes, long templateBytes, long sharedBytes, long zeroBytes, long notPresentBytes,
                 long balloonBytes, long reportedFreeBytes, long guestInstructions, long uptimeMs,
                 long processRssBytes, long processPssBytes) {
 

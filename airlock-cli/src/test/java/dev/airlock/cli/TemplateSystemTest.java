@@ -1,0 +1,181 @@
+package dev.airlock.cli;
+
+import static dev.airlock.cli.BootSystemTest.airlock;
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.airlock.guest.agent.AgentClient;
+import dev.airlock.vmm.sched.HartPool;
+import dev.airlock.vmm.virtio.DeviceEventLoop;
+import java.io.OutputStream;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+/**
+ * A template made the way users make one ({@code airlock template create} with a counter started
+ * by --prepare), then cloned: clones carry on its work, diverge from each other, reseed their RNG,
+ * map its memory copy-on-write, run a hundred at once, keep it from being deleted while they run,
+ * and a damaged template is refused naming the file and offset. One template serves every check.
+ */
+@EnabledIfSystemProperty(named = "airlock.systemTests", matches = "true")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TemplateSystemTest {
+    static final String TEMPLATE = "counter";
+    static Path templates;
+    static Path runtime;
+
+    @BeforeAll
+    static void createTemplate() throws Exception {
+        templates = Files.createTempDirectory("airlock-templates");
+        runtime = Files.createTempDirectory("airlock-runtime");
+        System.setProperty("airlock.templatesDir", templates.toString());
+        System.setProperty("airlock.runtimeDir", runtime.toString());
+        var r = airlock("template", "create", TEMPLATE, "--memory", "256",
+                "--prepare", "(i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 1; done) >/dev/null 2>&1 &",
+                "--prepare", "sleep 2; echo prepared > /tmp/prepared");
+        System.out.println("template create: " + r);
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.err().contains("template counter saved"), r::toString);
+    }
+
+    @AfterAll
+    static void cleanUp() throws Exception {
+        System.clearProperty("airlock.templatesDir");
+        System.clearProperty("airlock.runtimeDir");
+        for (Path root : new Path[] {templates, runtime}) {
+            if (root == null) continue;
+            try (Stream<Path> all = Files.walk(root)) {
+                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    @Test @Order(1)
+    void aCloneCarriesOnTheTemplatesWork() throws Exception {
+        var r = airlock("clone", TEMPLATE, "--", "sh", "-c",
+                "cat /tmp/prepared; a=$(cat /tmp/counter); sleep 3; b=$(cat /tmp/counter); echo $a $b; grep -c . /proc/uptime");
+        assertEquals(0, r.exit(), r::toString);
+        String[] lines = r.out().split("\n");
+        assertEquals("prepared", lines[0], r::toString);
+        String[] ab = lines[1].split(" ");
+        int a = Integer.parseInt(ab[0]), b = Integer.parseInt(ab[1]);
+        assertTrue(a >= 2, "the counter the template started must have been running before the save: " + r);
+        assertTrue(b > a, "the counter must keep counting in the clone: " + r);
+    }
+
+    @Test @Order(2)
+    void clonesDivergeReseedAndShareTheTemplatesFrames() throws Exception {
+        var template = Templates.fromEnvironment().open(TEMPLATE);
+        try (HartPool pool = new HartPool(2);
+             DeviceEventLoop devices = DeviceEventLoop.start(1, "test-virtio");
+             MicroVm a = MicroVm.clone(template, "diverge-a", RuntimeDir.fromEnvironment(), pool, devices, OutputStream.nullOutputStream());
+             MicroVm b = MicroVm.clone(template, "diverge-b", RuntimeDir.fromEnvironment(), pool, devices, OutputStream.nullOutputStream())) {
+            assertNotEquals(a.cid(), b.cid(), "each clone has its own vsock CID");
+            a.start();
+            b.start();
+            try (AgentClient ga = a.connectAgent(Duration.ofSeconds(60)); AgentClient gb = b.connectAgent(Duration.ofSeconds(60))) {
+                assertEquals(0, ga.run("sh", "-c", "echo from-a > /tmp/mine; head -c 40000000 /dev/zero > /tmp/fill").exitCode());
+                assertEquals(0, gb.run("sh", "-c", "echo from-b > /tmp/mine").exitCode());
+                assertEquals("from-a\n", ga.run("cat", "/tmp/mine").stdoutText());
+                assertEquals("from-b\n", gb.run("cat", "/tmp/mine").stdoutText());
+                assertEquals(1, gb.run("test", "-e", "/tmp/fill").exitCode(), "b must not see a's file");
+                String ra = ga.run("sh", "-c", "head -c 16 /dev/urandom | od -An -tx1").stdoutText();
+                String rb = gb.run("sh", "-c", "head -c 16 /dev/urandom | od -An -tx1").stdoutText();
+                assertNotEquals(ra, rb, "clones must not share the template's RNG state");
+                assertEquals("1\n", ga.run("sh", "-c", "dmesg | grep -c 'crng reseeded due to virtual machine fork'").stdoutText(),
+                        "the guest reseeds once, from its new VM generation ID");
+            }
+            VmStatus sa = a.status(), sb = b.status();
+            System.out.println("clone a: " + sa.toJson() + "\nclone b: " + sb.toJson());
+            assertEquals(TEMPLATE, sa.template());
+            assertTrue(sa.privateBytes() >= 40L << 20, "a wrote 40 MB, so at least that is its own: " + sa);
+            assertTrue(sb.privateBytes() < sa.privateBytes() - (30L << 20), "b wrote little: " + sb);
+            assertTrue(sb.templateBytes() > 1L << 20, "b still maps template frames it only read: " + sb);
+        }
+    }
+
+    @Test @Order(3)
+    void aHundredClonesRunAtOnce() throws Exception {
+        var r = airlock("clone", TEMPLATE, "-n", "100", "--timings", "--", "cat", "/tmp/prepared");
+        System.out.println(r.err());
+        assertEquals(0, r.exit(), r::toString);
+        Set<String> answered = new HashSet<>();
+        for (String line : r.out().split("\n")) {
+            if (line.endsWith("] prepared")) answered.add(line.substring(0, line.indexOf(']') + 1));
+        }
+        assertEquals(100, answered.size(), r::toString);
+    }
+
+    @Test @Order(4)
+    void aTemplateInUseCannotBeDeleted() throws Exception {
+        var template = Templates.fromEnvironment().open(TEMPLATE);
+        try (HartPool pool = new HartPool(1);
+             DeviceEventLoop devices = DeviceEventLoop.start(1, "test-virtio")) {
+            MicroVm clone = MicroVm.clone(template, "holder", RuntimeDir.fromEnvironment(), pool, devices, OutputStream.nullOutputStream());
+            try {
+                clone.start();
+                var refused = airlock("template", "rm", TEMPLATE);
+                assertNotEquals(0, refused.exit(), refused::toString);
+                assertTrue(refused.err().contains("in use"), refused::toString);
+                assertTrue(Files.exists(templates.resolve(TEMPLATE).resolve("vm.mem")), "nothing may be lost");
+            } finally {
+                clone.close();
+            }
+        }
+        var ls = airlock("template", "ls");
+        assertTrue(ls.out().contains(TEMPLATE), ls::toString);
+    }
+
+    @Test @Order(5)
+    void aDamagedTemplateIsRefusedNamingTheFileAndOffset() throws Exception {
+        Path source = templates.resolve(TEMPLATE);
+        for (String damage : new String[] {"memory", "state"}) {
+            String name = "broken-" + damage;
+            Path copy = templates.resolve(name);
+            Files.createDirectories(copy);
+            for (String f : new String[] {"vm.mem", "vm.state", "template.properties", "in-use.lock"}) {
+                Files.copy(source.resolve(f), copy.resolve(f));
+                Files.setPosixFilePermissions(copy.resolve(f), PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            Path file = copy.resolve(damage.equals("memory") ? "vm.mem" : "vm.state");
+            try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+                if (damage.equals("memory")) {
+                    long at = 5L << 20; // inside the kernel's image: data, not a hole
+                    raf.seek(at);
+                    int old = raf.read();
+                    raf.seek(at);
+                    raf.write(old ^ 0x5a);
+                } else {
+                    raf.setLength(raf.length() - 100);
+                }
+            }
+            var r = airlock("clone", name, "--", "true");
+            assertNotEquals(0, r.exit(), r::toString);
+            assertTrue(r.err().contains(file.toString()), "the message names the damaged file: " + r);
+            assertTrue(r.err().contains("offset"), "the message gives the offset: " + r);
+            assertFalse(r.err().contains("\tat "), "no stack trace for a damaged file: " + r);
+        }
+    }
+
+    @Test @Order(6)
+    void aTemplateNobodyUsesIsDeleted() throws Exception {
+        var r = airlock("template", "rm", TEMPLATE);
+        assertEquals(0, r.exit(), r::toString);
+        assertFalse(Files.exists(templates.resolve(TEMPLATE)));
+        var again = airlock("clone", TEMPLATE, "--", "true");
+        assertEquals(ExitCodes.USAGE, again.exit(), again::toString);
+        assertTrue(again.err().contains("no template"), again::toString);
+    }
+}
