@@ -222,4 +222,28 @@ final class AgentCommands {
         return 0;
     }
 
+    static final String RESET_USAGE = """
+            usage: airlock reset NAME
+              Puts the running clone NAME back to its template: its memory and state are the template's
+              again and its private memory is freed; its name, CID and sockets stay.""";
+
+    static int reset(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
+        if (args.length != 1) throw new UsageException("reset takes one VM name");
+        String name = args[0];
+        RuntimeDir.checkName(name);
+        Path control = RuntimeDir.fromEnvironment().controlSocket(name);
+        if (!Files.exists(control)) {
+            err.println("airlock: no running VM is named '" + name + "'");
+            return ExitCodes.USAGE;
+        }
+        try {
+            String answer = VmControl.ask(control, "RESET", Duration.ofSeconds(60));
+            if (answer.contains("\"reset\":true")) return 0;
+            err.println("airlock: cannot reset " + name + ": " + answer.replaceAll("^\\{\"error\":\"|\"}$", ""));
+            return ExitCodes.VM_FAILED;
+        } catch (IOException e) {
+            err.println("airlock: " + name + ": " + e.getMessage());
+            return ExitCodes.VM_FAILED;
+        }
+    }
 }

@@ -187,7 +187,17 @@ final class CloneCommand {
         VmControl control = null;
         try {
             control = VmControl.listen(runtime.controlSocket(name), machine::status,
-                    () -> machine.vm().stop(VmResult.Outcome.STOPPED, "stopped by 'airlock stop --force'"));
+                    () -> machine.vm().stop(VmResult.Outcome.STOPPED, "stopped by 'airlock stop --force'"), () -> {
+                        try {
+                            machine.resetToTemplate();
+                            return null;
+                        } catch (IOException | RuntimeException e) {
+                            return e.getMessage();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return "interrupted";
+                        }
+                    });
             machine.start();
             try (AgentClient agent = machine.connectAgent(Duration.ofSeconds(30))) {
                 err.println("airlock: " + name + " is running, cloned from " + o.template() + " (guest CID " + machine.cid()
@@ -195,7 +205,7 @@ final class CloneCommand {
             } catch (AgentException e) {
                 if (!machine.vm().hasEnded()) err.println("airlock: the clone's agent did not answer: " + e.getMessage());
             }
-            VmResult result = machine.vm().await(o.timeout() != null ? o.timeout() : Duration.ofDays(365));
+            VmResult result = machine.await(o.timeout() != null ? o.timeout() : Duration.ofDays(365));
             return switch (result.outcome()) {
                 case POWEROFF -> 0;
                 case STOPPED -> result.reason().contains("airlock stop") ? 0 : ExitCodes.VM_FAILED;

@@ -14,6 +14,7 @@ public final class Main {
               ps [--json]                    list running VMs and the host memory they really use
               template create|ls|rm ...      save a prepared VM as a template; list or delete templates
               clone TEMPLATE [-n N] [-- CMD] start VMs from a template (copy-on-write) and run CMD in them
+              reset NAME                     put the running clone NAME back to its template
               image create|import|export|snapshot|clone|ls|fsck ...
                                              disk images in the store ($AIRLOCK_STORE, else ~/.local/share/airlock/store)
               initrd OUT [--disk-modules] [-- CMD ARGS...]
@@ -55,6 +56,7 @@ public final class Main {
                 case "stop" -> guarded("stop", AgentCommands.STOP_USAGE, rest, out, err, AgentCommands::stop);
                 case "template" -> guarded("template", TemplateCommand.USAGE, rest, out, err, TemplateCommand::run);
                 case "clone" -> guarded("clone", CloneCommand.USAGE, rest, out, err, CloneCommand::run);
+                case "reset" -> guarded("reset", AgentCommands.RESET_USAGE, rest, out, err, AgentCommands::reset);
                 case "ps" -> guarded("ps", PsCommand.USAGE, rest, out, err, PsCommand::run);
                 case "bench-agent" -> guarded("bench-agent", "usage: airlock bench-agent NAME [ROUNDS] [MiB]", rest, out, err,
                         AgentBench::run);

@@ -10,6 +10,7 @@ import dev.airlock.memory.FrameUsage;
 import dev.airlock.store.StoreException;
 import dev.airlock.vmm.Vm;
 import dev.airlock.vmm.VmConfig;
+import dev.airlock.vmm.VmResult;
 import dev.airlock.vmm.boot.BootException;
 import dev.airlock.vmm.sched.HartPool;
 import dev.airlock.vmm.virtio.DeviceEventLoop;
@@ -62,19 +63,24 @@ final class MicroVm implements AutoCloseable {
         return List.copyOf(all);
     }
 
-    private final Vm vm;
+    // Replaced together by resetToTemplate(); everything else about the VM stays.
+    private volatile Vm vm;
+    private volatile VsockUnixProxy proxy;
+    private volatile VirtioBalloon balloon;
     private final RuntimeDir runtime;
     private final String name;
     private final long cid;
-    private final VsockUnixProxy proxy;
-    private final VirtioBalloon balloon;
+    private final HartPool pool;
+    private final DeviceEventLoop devices;
     private final long startedNanos = System.nanoTime();
     /** The template this VM was cloned from, held in use until it closes; null for a booted VM. */
     private final Templates.Template template;
 
     private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy, VirtioBalloon balloon,
-                    Templates.Template template) {
+                    Templates.Template template, HartPool pool, DeviceEventLoop devices) {
         this.vm = vm;
+        this.pool = pool;
+        this.devices = devices;
         this.template = template;
         if (template != null) template.acquire();
         this.balloon = balloon;
@@ -92,7 +98,7 @@ final class MicroVm implements AutoCloseable {
      */
     static MicroVm create(VmConfig config, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
                           DeviceEventLoop devices) throws BootException, IOException {
-        return withDevices(Vm.create(config, pool), disks, name, runtime, devices, null);
+        return withDevices(Vm.create(config, pool), disks, name, runtime, pool, devices, null);
     }
 
     /**
@@ -103,18 +109,49 @@ final class MicroVm implements AutoCloseable {
     static MicroVm clone(Templates.Template template, String name, RuntimeDir runtime, HartPool pool,
                          DeviceEventLoop devices, java.io.OutputStream console) throws IOException {
         try {
-            return withDevices(Vm.forSnapshot(template.snapshot(), console, pool), List.of(), name, runtime, devices,
+            return withDevices(Vm.forSnapshot(template.snapshot(), console, pool), List.of(), name, runtime, pool, devices,
                     template);
         } catch (BootException e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
-    private static MicroVm withDevices(Vm vm, List<Disk> disks, String name, RuntimeDir runtime, DeviceEventLoop devices,
-                                       Templates.Template template) throws BootException, IOException {
+    private static MicroVm withDevices(Vm vm, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
+                                       DeviceEventLoop devices, Templates.Template template) throws BootException, IOException {
         long cid = -1;
+        boolean ok = false;
+        try {
+            cid = runtime.claimCid();
+            Path socket = runtime.vsockSocket(name);
+            if (Files.exists(socket) && socketAlive(socket)) {
+                throw new IOException("a VM named '" + name + "' is already running (" + socket
+                        + "); pick another --name or stop it with: airlock stop " + name);
+            }
+            Attached a = attach(vm, disks, cid, socket, devices, template);
+            ok = true;
+            return new MicroVm(vm, runtime, name, cid, a.proxy(), a.balloon(), template, pool, devices);
+        } finally {
+            if (!ok) {
+                if (cid >= 0) runtime.releaseCid(cid);
+                try {
+                    vm.close();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private record Attached(VsockUnixProxy proxy, VirtioBalloon balloon) {}
+
+    /**
+     * Attaches the standard devices, restores {@code template} if there is one, and opens the vsock
+     * socket; on failure closes what it opened (the caller closes the VM).
+     */
+    private static Attached attach(Vm vm, List<Disk> disks, long cid, Path socket, DeviceEventLoop devices,
+                                   Templates.Template template) throws BootException, IOException {
         VsockUnixProxy proxy = null;
-        VirtioBalloon balloon = null;
+        VirtioBalloon balloon;
         boolean ok = false;
         try {
             int slot = 0;
@@ -130,15 +167,9 @@ final class MicroVm implements AutoCloseable {
             vm.attachVirtio(slot, new VirtioMmioTransport(balloon, vm.memory(), vm.virtioIrq(slot), devices,
                     vm.deviceWriteListener()));
             slot++;
-            cid = runtime.claimCid();
             var vsock = new VirtioVsock(cid);
             vm.attachVirtio(slot, new VirtioMmioTransport(vsock, vm.memory(), vm.virtioIrq(slot), devices,
                     vm.deviceWriteListener()));
-            Path socket = runtime.vsockSocket(name);
-            if (Files.exists(socket) && socketAlive(socket)) {
-                throw new IOException("a VM named '" + name + "' is already running (" + socket
-                        + "); pick another --name or stop it with: airlock stop " + name);
-            }
             if (template != null) {
                 vm.restore(template.snapshot());
                 // Every clone starts with the template's kernel RNG state: a new generation ID makes the
@@ -147,16 +178,55 @@ final class MicroVm implements AutoCloseable {
             }
             proxy = VsockUnixProxy.listen(vsock, socket);
             ok = true;
-            return new MicroVm(vm, runtime, name, cid, proxy, balloon, template);
+            return new Attached(proxy, balloon);
         } finally {
-            if (!ok) {
-                if (proxy != null) proxy.close();
-                if (cid >= 0) runtime.releaseCid(cid);
-                try {
-                    vm.close();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+            if (!ok && proxy != null) proxy.close();
+        }
+    }
+
+    /**
+     * Puts a clone back to its template while it runs: the guest's state is the template's again
+     * and every private frame is freed, while its name, CID and sockets stay. The running VM is
+     * stopped and a fresh clone takes its place, which costs what a clone costs; connections to
+     * the old guest are reset.
+     *
+     * @throws IllegalStateException if this VM was booted, not cloned
+     */
+    synchronized void resetToTemplate() throws IOException, InterruptedException {
+        if (template == null) throw new IllegalStateException(name + " was booted, not cloned from a template; nothing to reset to");
+        Vm old = vm;
+        proxy.close();
+        old.stop(VmResult.Outcome.STOPPED, "reset to template " + template.name());
+        old.awaitEnd(Duration.ofSeconds(30));
+        Vm fresh = Vm.forSnapshot(template.snapshot(), old.consoleOutput(), pool);
+        try {
+            Attached a = attach(fresh, List.of(), cid, runtime.vsockSocket(name), devices, template);
+            vm = fresh;
+            proxy = a.proxy();
+            balloon = a.balloon();
+        } catch (BootException e) {
+            fresh.close();
+            throw new IOException(e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            fresh.close();
+            throw e;
+        } finally {
+            old.close();
+        }
+        fresh.start();
+    }
+
+    /**
+     * Waits for the guest to end, across {@link #resetToTemplate} (which ends one VM and starts the
+     * next under the same name); stops it at the timeout.
+     */
+    VmResult await(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Vm current = vm;
+            VmResult r = current.await(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            synchronized (this) {
+                if (vm == current) return r;
             }
         }
     }

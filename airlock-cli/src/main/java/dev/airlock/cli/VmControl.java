@@ -22,7 +22,8 @@ import dev.airlock.vmm.io.UnixSockets;
 /**
  * The control socket of a VM that {@code airlock start} runs ({@code vms/NAME/control.sock}): one
  * request line, one answer line. {@code STATUS} answers the VM's {@link VmStatus} as JSON;
- * {@code STOP} stops the VM at once (no guest sync: {@code airlock stop} asks the agent for that first).
+ * {@code STOP} stops the VM at once (no guest sync: {@code airlock stop} asks the agent for that first);
+ * {@code RESET} puts a clone back to its template.
  */
 final class VmControl implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(VmControl.class.getName());
@@ -31,15 +32,26 @@ final class VmControl implements AutoCloseable {
     private final UnixSocketServer server;
     private final Supplier<VmStatus> status;
     private final Runnable stop;
+    private final Reset reset;
 
-    private VmControl(Path path, Supplier<VmStatus> status, Runnable stop) throws IOException {
+    /** What RESET does; it answers an error message, or null when done. */
+    interface Reset {
+        String reset();
+    }
+
+    private VmControl(Path path, Supplier<VmStatus> status, Runnable stop, Reset reset) throws IOException {
         this.status = status;
         this.stop = stop;
+        this.reset = reset;
         this.server = UnixSocketServer.start(path, "the control socket", this::serve);
     }
 
     static VmControl listen(Path path, Supplier<VmStatus> status, Runnable stop) throws IOException {
-        return new VmControl(path, status, stop);
+        return new VmControl(path, status, stop, () -> "this VM was booted, not cloned from a template; nothing to reset to");
+    }
+
+    static VmControl listen(Path path, Supplier<VmStatus> status, Runnable stop, Reset reset) throws IOException {
+        return new VmControl(path, status, stop, reset);
     }
 
     private void serve(SocketChannel client) {
@@ -51,7 +63,11 @@ final class VmControl implements AutoCloseable {
                     stop.run();
                     yield "{\"stopping\":true}";
                 }
-                default -> "{\"error\":\"expected STATUS or STOP\"}";
+                case "RESET" -> {
+                    String error = reset.reset();
+                    yield error == null ? "{\"reset\":true}" : "{\"error\":\"" + error.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}";
+                }
+                default -> "{\"error\":\"expected STATUS, STOP or RESET\"}";
             };
             ByteBuffer out = ByteBuffer.wrap((answer + "\n").getBytes(StandardCharsets.UTF_8));
             while (out.hasRemaining()) client.write(out);

@@ -103,6 +103,31 @@ class TemplateSystemTest {
             assertTrue(sa.privateBytes() >= 40L << 20, "a wrote 40 MB, so at least that is its own: " + sa);
             assertTrue(sb.privateBytes() < sa.privateBytes() - (30L << 20), "b wrote little: " + sb);
             assertTrue(sb.templateBytes() > 1L << 20, "b still maps template frames it only read: " + sb);
+
+            // Freed memory in a clone goes back to the zero page: the guest reports it, the host drops a's copies.
+            try (AgentClient ga = a.connectAgent(Duration.ofSeconds(30))) {
+                assertEquals(0, ga.run("rm", "/tmp/fill").exitCode());
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            VmStatus freed = a.status();
+            // Linux reports only whole free 2 MiB blocks, so part of the 40 MB may stay in fragments.
+            while (freed.privateBytes() > sa.privateBytes() - (15L << 20) && System.nanoTime() < deadline) {
+                Thread.sleep(250);
+                freed = a.status();
+            }
+            System.out.println("clone a after rm: " + freed.toJson());
+            assertTrue(freed.privateBytes() <= sa.privateBytes() - (15L << 20), "reported pages must stop being a's own: " + freed);
+
+            // Reset: a is the template again, under the same name and CID, its private frames gone.
+            a.resetToTemplate();
+            try (AgentClient ga = a.connectAgent(Duration.ofSeconds(60))) {
+                assertEquals(1, ga.run("test", "-e", "/tmp/mine").exitCode(), "a reset clone has none of its own files");
+                assertEquals("prepared\n", ga.run("cat", "/tmp/prepared").stdoutText());
+            }
+            VmStatus reset = a.status();
+            System.out.println("clone a after reset: " + reset.toJson());
+            assertEquals(sa.cid(), reset.cid());
+            assertTrue(reset.privateBytes() < 8L << 20, "a reset clone holds little of its own: " + reset);
         }
     }
 

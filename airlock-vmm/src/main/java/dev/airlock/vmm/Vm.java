@@ -396,6 +396,9 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
 
     public GuestMemory memory() { return ram; }
 
+    /** Where the guest's console output goes, as configured. */
+    public OutputStream consoleOutput() { return config.console(); }
+
     private boolean isLinux() { return linux; }
 
     // ---------------------------------------------------------------- Platform (called by harts)
