@@ -90,6 +90,10 @@ final class CloneCommand {
             err.println("airlock: " + TemplateCommand.message(e));
             return ExitCodes.USAGE;
         }
+        if (template.sharesContent() && !ksmRunning()) {
+            err.println("airlock: template " + o.template() + " shares content, but the host's KSM is off;"
+                    + " as root: echo 1 > /sys/kernel/mm/ksm/run");
+        }
         RuntimeDir runtime = RuntimeDir.fromEnvironment();
         String base = o.name() != null ? o.name() : "clone-" + ProcessHandle.current().pid();
         try (HartPool pool = HartPool.perCore();
@@ -119,6 +123,14 @@ final class CloneCommand {
             } finally {
                 for (MicroVm m : machines) m.close();
             }
+        }
+    }
+
+    private static boolean ksmRunning() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/sys/kernel/mm/ksm/run")).strip().equals("1");
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -171,6 +171,7 @@ final class MicroVm implements AutoCloseable {
             vm.attachVirtio(slot, new VirtioMmioTransport(vsock, vm.memory(), vm.virtioIrq(slot), devices,
                     vm.deviceWriteListener()));
             if (template != null) {
+                if (template.sharesContent()) vm.memory().offerForMerging();
                 vm.restore(template.snapshot());
                 // Every clone starts with the template's kernel RNG state: a new generation ID makes the
                 // guest's vmgenid driver reseed it before the clone's first instruction runs.

@@ -31,11 +31,15 @@ import java.util.Properties;
 final class TemplateCommand {
     static final String USAGE = """
             usage: airlock template create NAME [--memory MiB] [--cpus N] [--kernel FILE] [--append ARGS]
-                                                [--prepare 'SHELL COMMAND']... [--timeout SECONDS]
+                                                [--prepare 'SHELL COMMAND']... [--share-content] [--timeout SECONDS]
                    airlock template ls
                    airlock template rm NAME
               create   boots a VM, runs each --prepare command in it (sh -c, in order; a failure aborts),
                        drops the guest's caches and free pages, then saves memory and state as template NAME
+                       --share-content: its clones offer their pages to the host's same-page merging
+                       (KSM; runs only while /sys/kernel/mm/ksm/run is 1). All templates with it on form one
+                       trust domain: merged pages let one clone time another's memory, so leave it off for
+                       clones that must not learn about each other
               ls       lists templates: size, memory the saved file really holds, how it was prepared
               rm       deletes a template, unless clones of it are running
             Templates live in $AIRLOCK_TEMPLATES (default ~/.local/share/airlock/templates).
@@ -94,8 +98,11 @@ final class TemplateCommand {
         // --prepare is ours; the rest are the run options.
         List<String> prepare = new ArrayList<>();
         List<String> runArgs = new ArrayList<>();
+        boolean shareContent = false;
         for (int i = 1; i < args.length; i++) {
-            if (args[i].equals("--prepare")) {
+            if (args[i].equals("--share-content")) {
+                shareContent = true;
+            } else if (args[i].equals("--prepare")) {
                 if (i + 1 >= args.length) throw new UsageException("--prepare needs a shell command");
                 prepare.add(args[++i]);
             } else if (args[i].equals("--disk") || args[i].equals("--initrd") || args[i].equals("--name")) {
@@ -164,6 +171,7 @@ final class TemplateCommand {
                 info.setProperty("prepare", String.join("\n", prepare));
                 info.setProperty("airlock", Main.version());
                 info.setProperty("storedBytes", Long.toString(stored));
+                info.setProperty("shareContent", Boolean.toString(shareContent));
                 templates.commit(staging, name, info);
                 err.printf("airlock: template %s saved in %.1f s: %d MiB of guest memory, %.1f MiB stored (%.0f MiB reported free)%n",
                         name, (System.nanoTime() - t0) / 1e9, o.memoryMiB(), stored / (double) (1 << 20), reported / (double) (1 << 20));

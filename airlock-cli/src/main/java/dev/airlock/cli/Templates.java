@@ -190,6 +190,9 @@ final class Templates {
 
         Properties info() { return info; }
 
+        /** Whether its clones offer their own pages for content-based merging (template create --share-content). */
+        boolean sharesContent() { return Boolean.parseBoolean(info.getProperty("shareContent", "false")); }
+
         synchronized int users() { return users; }
 
         /** A clone starts using it: the first takes the shared in-use lock that {@link #delete} respects. */

@@ -42,7 +42,7 @@ class TemplateSystemTest {
         runtime = Files.createTempDirectory("airlock-runtime");
         System.setProperty("airlock.templatesDir", templates.toString());
         System.setProperty("airlock.runtimeDir", runtime.toString());
-        var r = airlock("template", "create", TEMPLATE, "--memory", "256",
+        var r = airlock("template", "create", TEMPLATE, "--memory", "256", "--share-content",
                 "--prepare", "(i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 1; done) >/dev/null 2>&1 &",
                 "--prepare", "sleep 2; echo prepared > /tmp/prepared");
         System.out.println("template create: " + r);
@@ -100,7 +100,8 @@ class TemplateSystemTest {
             VmStatus sa = a.status(), sb = b.status();
             System.out.println("clone a: " + sa.toJson() + "\nclone b: " + sb.toJson());
             assertEquals(TEMPLATE, sa.template());
-            assertTrue(sa.privateBytes() >= 40L << 20, "a wrote 40 MB, so at least that is its own: " + sa);
+            // (Shared too, if the host runs KSM: the template offers its clones' pages for merging.)
+            assertTrue(sa.privateBytes() + sa.sharedBytes() >= 40L << 20, "a wrote 40 MB, so at least that is its own: " + sa);
             assertTrue(sb.privateBytes() < sa.privateBytes() - (30L << 20), "b wrote little: " + sb);
             assertTrue(sb.templateBytes() > 1L << 20, "b still maps template frames it only read: " + sb);
 
@@ -111,12 +112,14 @@ class TemplateSystemTest {
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             VmStatus freed = a.status();
             // Linux reports only whole free 2 MiB blocks, so part of the 40 MB may stay in fragments.
-            while (freed.privateBytes() > sa.privateBytes() - (15L << 20) && System.nanoTime() < deadline) {
+            while (freed.privateBytes() + freed.sharedBytes() > sa.privateBytes() + sa.sharedBytes() - (15L << 20)
+                    && System.nanoTime() < deadline) {
                 Thread.sleep(250);
                 freed = a.status();
             }
             System.out.println("clone a after rm: " + freed.toJson());
-            assertTrue(freed.privateBytes() <= sa.privateBytes() - (15L << 20), "reported pages must stop being a's own: " + freed);
+            assertTrue(freed.privateBytes() + freed.sharedBytes() <= sa.privateBytes() + sa.sharedBytes() - (15L << 20),
+                    "reported pages must stop being a's own: " + freed);
 
             // Reset: a is the template again, under the same name and CID, its private frames gone.
             a.resetToTemplate();
@@ -195,6 +198,51 @@ class TemplateSystemTest {
     }
 
     @Test @Order(6)
+    void clonesOfASharingTemplateMergeIdenticalPages() throws Exception {
+        Path ksm = Path.of("/sys/kernel/mm/ksm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(ksm.resolve("run")), "needs root and a kernel with KSM");
+        String[] knobs = {"run", "pages_to_scan", "sleep_millisecs"};
+        String[] saved = new String[knobs.length];
+        for (int i = 0; i < knobs.length; i++) saved[i] = Files.readString(ksm.resolve(knobs[i])).strip();
+        var template = Templates.fromEnvironment().open(TEMPLATE);
+        assertTrue(template.sharesContent());
+        try (HartPool pool = new HartPool(2);
+             DeviceEventLoop devices = DeviceEventLoop.start(1, "test-virtio");
+             MicroVm a = MicroVm.clone(template, "ksm-a", RuntimeDir.fromEnvironment(), pool, devices, OutputStream.nullOutputStream());
+             MicroVm b = MicroVm.clone(template, "ksm-b", RuntimeDir.fromEnvironment(), pool, devices, OutputStream.nullOutputStream())) {
+            Files.writeString(ksm.resolve("pages_to_scan"), "20000");
+            Files.writeString(ksm.resolve("sleep_millisecs"), "10");
+            Files.writeString(ksm.resolve("run"), "1");
+            a.start();
+            b.start();
+            for (MicroVm m : new MicroVm[] {a, b}) {
+                try (AgentClient g = m.connectAgent(Duration.ofSeconds(60))) {
+                    assertEquals(0, g.run("sh", "-c", "yes airlock | head -c 20000000 > /tmp/same").exitCode());
+                }
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            VmStatus sa = a.status(), sb = b.status();
+            while ((sa.sharedBytes() < 15L << 20 || sb.sharedBytes() < 15L << 20) && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+                sa = a.status();
+                sb = b.status();
+            }
+            System.out.println("merged: a " + sa.toJson() + "\nb " + sb.toJson());
+            assertTrue(sa.sharedBytes() >= 15L << 20 && sb.sharedBytes() >= 15L << 20,
+                    "20 MB of identical pages in each clone must be merged: " + sa + " " + sb);
+            // A write breaks the share: the clone gets its own copy back and still reads what it wrote.
+            try (AgentClient g = a.connectAgent(Duration.ofSeconds(30))) {
+                assertEquals(0, g.run("sh", "-c", "echo changed | dd of=/tmp/same conv=notrunc 2>/dev/null").exitCode());
+                assertEquals("changed\nairlock\n", g.run("head", "-n", "2", "/tmp/same").stdoutText());
+            }
+        } finally {
+            Files.writeString(ksm.resolve("run"), saved[0]);
+            Files.writeString(ksm.resolve("pages_to_scan"), saved[1]);
+            Files.writeString(ksm.resolve("sleep_millisecs"), saved[2]);
+        }
+    }
+
+    @Test @Order(7)
     void aTemplateNobodyUsesIsDeleted() throws Exception {
         var r = airlock("template", "rm", TEMPLATE);
         assertEquals(0, r.exit(), r::toString);

@@ -80,6 +80,21 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
+    /**
+     * Offers this RAM to the host kernel's same-page merging (KSM, MADV_MERGEABLE): identical pages,
+     * within this VM or across VMs that offer theirs, may be merged into one read-only frame, which
+     * a write copies again. Only pages this VM owns take part (a template's pages are shared already).
+     * Merging runs only while the host's KSM daemon does ({@code /sys/kernel/mm/ksm/run}); sharing
+     * across VMs lets one VM time another's memory, so callers offer it only within a trust domain.
+     */
+    public void offerForMerging() {
+        Mman.madvise(hvaBase, sizeBytes, Mman.MADV_MERGEABLE);
+        mergeable = true;
+    }
+
+    /** Whether {@link #offerForMerging} was called; new mappings (discard, reset) are offered too. */
+    private volatile boolean mergeable;
+
     /** The template this RAM maps copy-on-write, or null for a VM's own memory. */
     public TemplateImage template() { return template; }
 
@@ -90,6 +105,7 @@ public final class GuestMemory implements AutoCloseable {
     public void resetToTemplate() {
         if (template == null) throw new IllegalStateException("this RAM was not made from a template");
         mapFromTemplate(0, sizeBytes);
+        if (mergeable) offerForMerging();
     }
 
     public long baseGpa() { return baseGpa; }
@@ -147,6 +163,7 @@ public final class GuestMemory implements AutoCloseable {
         } else {
             // MADV_DONTNEED would bring back the template's page; a freed page should cost nothing.
             Mman.mapAnonymousFixed(hvaBase + off, lengthBytes);
+            if (mergeable) Mman.madvise(hvaBase + off, lengthBytes, Mman.MADV_MERGEABLE);
         }
     }
 
