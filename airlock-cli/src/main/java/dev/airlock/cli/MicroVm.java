@@ -282,8 +282,14 @@ final class MicroVm implements AutoCloseable {
     }
 
     /** Waits for the guest agent, retrying while the guest boots, until the timeout or the VM's end. */
+    private static final Duration MAX_REQUEST_WAIT = Duration.ofMinutes(2);
+
     AgentClient connectAgent(Duration timeout) throws AgentException, InterruptedException {
-        return AgentClient.awaitVsock(vsockSocket(), timeout, vm::hasEnded);
+        Vm current = vm;
+        // Requests wait as long as the connection may: a clone among a hundred on two cores answers slowly.
+        Duration request = timeout.compareTo(AgentClient.DEFAULT_TIMEOUT) < 0 ? AgentClient.DEFAULT_TIMEOUT
+                : timeout.compareTo(MAX_REQUEST_WAIT) > 0 ? MAX_REQUEST_WAIT : timeout;
+        return AgentClient.awaitVsock(vsockSocket(), timeout, current::hasEnded, request);
     }
 
     @Override

@@ -126,10 +126,19 @@ public final class AgentClient implements AutoCloseable {
      */
     public static AgentClient awaitVsock(Path vmSocket, Duration timeout, java.util.function.BooleanSupplier vmGone)
             throws AgentException, InterruptedException {
+        return awaitVsock(vmSocket, timeout, vmGone, DEFAULT_TIMEOUT);
+    }
+
+    /**
+     * As {@link #awaitVsock(Path, Duration, java.util.function.BooleanSupplier)}, with {@code requestTimeout}
+     * for each answer the client then waits for (a guest among many on a busy host answers slowly).
+     */
+    public static AgentClient awaitVsock(Path vmSocket, Duration timeout, java.util.function.BooleanSupplier vmGone,
+                                         Duration requestTimeout) throws AgentException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try {
-                return connectVsock(vmSocket, AGENT_VSOCK_PORT, DEFAULT_TIMEOUT);
+                return connectVsock(vmSocket, AGENT_VSOCK_PORT, requestTimeout);
             } catch (AgentUnreachableException e) {
                 if (vmGone.getAsBoolean() || System.nanoTime() - deadline > 0) throw e;
                 Thread.sleep(20);
