@@ -126,6 +126,41 @@ class TranslatorDifferentialTest {
         }
     }
 
+    /**
+     * Hundreds of heads scattered over many pages and entered equally often all get translated once
+     * past the threshold: heads are counted exactly, per page, so none keeps resetting another's count
+     * (with a hashed table, some pair of them shares an entry, and both stay interpreted forever).
+     */
+    @Test
+    void everyHeadEnteredOftenEnoughIsTranslated() {
+        int heads = 200, iterations = 60, threshold = 20;
+        // Distinct 16-byte slots in RAM after the first page, in a fixed random order: addi, then jal to the next.
+        java.util.List<Long> slots = new java.util.ArrayList<>();
+        for (long a = RAM + 0x1000; a < RAM + 0xf0000; a += 16) slots.add(a);
+        java.util.Collections.shuffle(slots, new java.util.Random(42));
+        try (HartHarness jit = new HartHarness()) {
+            long[] head = new long[heads + 1];
+            for (int k = 0; k <= heads; k++) head[k] = slots.get(k);
+            jit.program(jal(0, (int) (head[0] - RAM)));
+            for (int k = 0; k < heads; k++) jit.load(head[k], addi(10, 10, 1), jal(0, (int) (head[k + 1] - head[k] - 4)));
+            // The last slot loops back to the first head until x29 runs out, then stops.
+            long end = head[heads];
+            jit.load(end, addi(29, 29, -1), beq(29, 0, 8), jal(0, (int) (head[0] - end - 8)), WFI);
+            jit.hart.jit = true;
+            jit.hart.jitThreshold = threshold;
+            jit.hart.jitAsync = false;
+            jit.hart.x[29] = iterations;
+            int exit = -1;
+            for (int slice = 0; slice < 100 && exit != Hart.EXIT_WFI; slice++) exit = jit.hart.run(10_000);
+            assertEquals(Hart.EXIT_WFI, exit);
+            assertEquals((long) iterations * heads, jit.hart.x[10]);
+            assertTrue(jit.hart.code.blocksTranslated() >= heads, "blocks translated: " + jit.hart.code.blocksTranslated());
+            // Each head runs interpreted for its first threshold + 1 entries at most, translated after.
+            assertTrue(jit.hart.blockInstructions() >= 2L * heads * (iterations - threshold - 1),
+                    "in blocks: " + jit.hart.blockInstructions());
+        }
+    }
+
     /** The random body (short ones make one-block loops), then a loop back on x29, then WFI. */
     static int[] randomProgram(SplittableRandom rnd) {
         int length = rnd.nextBoolean() ? LENGTH : rnd.nextInt(2, 12);
