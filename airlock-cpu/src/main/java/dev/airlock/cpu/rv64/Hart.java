@@ -246,10 +246,12 @@ public final class Hart implements HartInterrupts {
     }
 
     /**
-     * Interprets up to the next control transfer (the next block head), at most {@code budget}
-     * instructions; returns how many retired. Kept apart from the dispatch loop so HotSpot compiles the
-     * interpreter once, and recompiling the small dispatch loop (as new block classes show up at its
-     * call site) stays cheap.
+     * Interprets up to the next control transfer or page boundary (the next block head), at most
+     * {@code budget} instructions; returns how many retired. Blocks never cross a page, so code that
+     * flows on into the next page needs a head there, or it stays interpreted (as after an instruction
+     * that straddles two pages, which no block can hold). Kept apart from the dispatch loop so HotSpot
+     * compiles the interpreter once, and recompiling the small dispatch loop (as new block classes show
+     * up at its call site) stays cheap.
      */
     private int interpretToNextHead(int budget) {
         int done = 0;
@@ -258,8 +260,9 @@ public final class Hart implements HartInterrupts {
                 long before = this.pc;
                 step();
                 done++;
-                long delta = this.pc - before;
-                if (delta != 2 && delta != 4) break;
+                long after = this.pc;
+                long delta = after - before;
+                if ((delta != 2 && delta != 4) || ((after ^ before) & PAGE_MASK) != 0) break;
             } while (done < budget && !pollNow);
         } catch (Trap t) {
             blockRetired = done;

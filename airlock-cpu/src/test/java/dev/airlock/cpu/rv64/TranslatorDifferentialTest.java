@@ -161,6 +161,43 @@ class TranslatorDifferentialTest {
         }
     }
 
+    /**
+     * A loop whose head is an instruction straddling two pages (no block can hold it) and whose body
+     * runs on in the next page: the body gets a head of its own and runs translated.
+     */
+    @Test
+    void codeAfterAnInstructionAcrossPagesIsTranslated() {
+        int body = 40;
+        long head = RAM + 0xffe;
+        int[] loop = new int[body + 4];
+        loop[0] = addi(11, 11, 1); // at 0xffe: its upper half is on the next page
+        for (int k = 1; k <= body; k++) loop[k] = addi(10, 10, 1);
+        loop[body + 1] = addi(29, 29, -1);
+        loop[body + 2] = bne(29, 0, -4 * (body + 2));
+        loop[body + 3] = WFI;
+        for (int threshold : new int[] {0, 10}) {
+            try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
+                ref.hart.referenceOnly = true;
+                jit.hart.jit = true;
+                jit.hart.jitThreshold = threshold;
+                jit.hart.jitAsync = false;
+                for (HartHarness h : new HartHarness[] {ref, jit}) {
+                    h.program(jal(0, (int) (head - RAM)));
+                    h.load(head, loop);
+                    h.hart.x[29] = 200;
+                    int exit = -1;
+                    for (int slice = 0; slice < 50 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(10_000);
+                    assertEquals(Hart.EXIT_WFI, exit);
+                }
+                assertArrayEquals(ref.hart.x, jit.hart.x, "threshold " + threshold);
+                assertEquals(ref.hart.pc, jit.hart.pc);
+                assertEquals(ref.hart.instret(), jit.hart.instret());
+                assertEquals(200L * body, jit.hart.x[10]);
+                assertTrue(jit.hart.blockInstructions() > 150L * body, "in blocks: " + jit.hart.blockInstructions());
+            }
+        }
+    }
+
     /** The random body (short ones make one-block loops), then a loop back on x29, then WFI. */
     static int[] randomProgram(SplittableRandom rnd) {
         int length = rnd.nextBoolean() ? LENGTH : rnd.nextInt(2, 12);
