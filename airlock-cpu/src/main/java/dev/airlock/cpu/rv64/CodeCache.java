@@ -22,6 +22,13 @@ public final class CodeCache {
     private final long[][] pages;
     /** Translated blocks per page, by slot, made when a page gets its first block; dropped with the page. */
     private final Block[][] blocks;
+    /**
+     * How often each block head was entered through the interpreter, per page, by slot (saturating at
+     * 0xffff); made on the page's first counted entry, dropped with the page. Exact per head, unlike a
+     * hashed table, where two heads sharing an entry keep resetting each other's count and a loop can
+     * stay interpreted forever. Harts share it and race on it: a lost count only delays a translation.
+     */
+    private final char[][] heat;
     private volatile Hart[] harts = new Hart[0];
     private long invalidations;
     private final int maxBlocks;
@@ -33,6 +40,7 @@ public final class CodeCache {
         this.ramBaseGpa = ram.baseGpa();
         this.pages = new long[(int) (ram.sizeBytes() >>> 12)][];
         this.blocks = new Block[pages.length][];
+        this.heat = new char[pages.length][];
         this.maxBlocks = Integer.getInteger("airlock.cpu.jitMaxBlocks", 20_000);
         if (Boolean.getBoolean("airlock.cpu.jitStats")) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("airlock: translator: " + stats())));
@@ -56,6 +64,17 @@ public final class CodeCache {
     /** The translated blocks of the RAM page at {@code hva}, or null while it has none. */
     Block[] blocks(long hva) {
         return blocks[(int) ((hva - ramHvaBase) >>> 12)];
+    }
+
+    /** The head entry counts of the RAM page at {@code hva}, by slot; made on first use. */
+    char[] heat(long hva) {
+        int gfn = (int) ((hva - ramHvaBase) >>> 12);
+        char[] h = heat[gfn];
+        if (h == null) {
+            h = new char[SLOTS];
+            heat[gfn] = h;
+        }
+        return h;
     }
 
     /**
@@ -145,6 +164,7 @@ public final class CodeCache {
             p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
             Arrays.fill(p, 0, SLOTS, 0);
             dropBlocks(gfn);
+            heat[gfn] = null; // new code starts cold
             invalidations++;
         }
     }

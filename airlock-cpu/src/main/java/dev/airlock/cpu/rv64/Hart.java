@@ -89,10 +89,12 @@ public final class Hart implements HartInterrupts {
     private long curPageHva;
     /** The translated blocks of the current code page, by slot; null while it has none. */
     private Block[] curBlocks;
+    /** The head entry counts of the current code page, by slot; null until the translated loop needs them. */
+    private char[] curHeat;
 
     // The block translator (see BlockTranslator): on unless -Dairlock.cpu.jit=false. Heads run through
-    // the interpreter until they have been reached more than jitThreshold times, counted in a small
-    // direct-mapped table by host address (a collision restarts the count).
+    // the interpreter until they have been reached more than jitThreshold times, counted per head in
+    // the code page's heat array (CodeCache.heat).
     boolean jit = JIT_DEFAULT;
     int jitThreshold = JIT_THRESHOLD;
     /** Entries after which a block is translated again with its loads and stores inlined (1: at the first). */
@@ -103,9 +105,6 @@ public final class Hart implements HartInterrupts {
     private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 2_000_000);
     private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "true"));
     private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 20_000);
-    private static final int HEAT_BITS = 12;
-    private final long[] heatHva = new long[1 << HEAT_BITS];
-    private final int[] heatCount = new int[1 << HEAT_BITS];
     /** Set by a store that dropped decoded code; a translated block ends after such a store. */
     boolean codeWritten;
     /** Instructions a translated block retired before the one that trapped. */
@@ -217,7 +216,7 @@ public final class Hart implements HartInterrupts {
                     int slot = (int) (pc >>> 1) & (CodeCache.SLOTS - 1);
                     Block[] blocks = curBlocks;
                     Block b = blocks == null ? null : blocks[slot];
-                    if (b == null && isHot(curPageHva + (pc & 0xfff))) b = translate(pc, false);
+                    if (b == null && isHot(slot)) b = translate(pc, false);
                     if (b != null && b != Block.NONE) {
                         if (++b.runs == jitHotRuns) {
                             Block hot = translate(pc, true);
@@ -247,10 +246,12 @@ public final class Hart implements HartInterrupts {
     }
 
     /**
-     * Interprets up to the next control transfer (the next block head), at most {@code budget}
-     * instructions; returns how many retired. Kept apart from the dispatch loop so HotSpot compiles the
-     * interpreter once, and recompiling the small dispatch loop (as new block classes show up at its
-     * call site) stays cheap.
+     * Interprets up to the next control transfer or page boundary (the next block head), at most
+     * {@code budget} instructions; returns how many retired. Blocks never cross a page, so code that
+     * flows on into the next page needs a head there, or it stays interpreted (as after an instruction
+     * that straddles two pages, which no block can hold). Kept apart from the dispatch loop so HotSpot
+     * compiles the interpreter once, and recompiling the small dispatch loop (as new block classes show
+     * up at its call site) stays cheap.
      */
     private int interpretToNextHead(int budget) {
         int done = 0;
@@ -259,8 +260,9 @@ public final class Hart implements HartInterrupts {
                 long before = this.pc;
                 step();
                 done++;
-                long delta = this.pc - before;
-                if (delta != 2 && delta != 4) break;
+                long after = this.pc;
+                long delta = after - before;
+                if ((delta != 2 && delta != 4) || ((after ^ before) & PAGE_MASK) != 0) break;
             } while (done < budget && !pollNow);
         } catch (Trap t) {
             blockRetired = done;
@@ -269,15 +271,13 @@ public final class Hart implements HartInterrupts {
         return done;
     }
 
-    private boolean isHot(long hva) {
-        int i = (int) ((hva * 0x9E3779B97F4A7C15L) >>> (64 - HEAT_BITS));
-        if (heatHva[i] != hva) {
-            heatHva[i] = hva;
-            heatCount[i] = 1;
-        } else {
-            heatCount[i]++;
-        }
-        return heatCount[i] > jitThreshold;
+    /** Counts an interpreted entry to the head at {@code slot} of the current page; true once it is hot. */
+    private boolean isHot(int slot) {
+        char[] heat = curHeat;
+        if (heat == null) curHeat = heat = code.heat(curPageHva);
+        int count = heat[slot];
+        if (count < 0xffff) heat[slot] = (char) (count + 1);
+        return count >= Math.min(jitThreshold, 0xfffe);
     }
 
     /** Translates the block at {@code pc} (in the current code page) and installs it in the page's table. */
@@ -581,6 +581,7 @@ public final class Hart implements HartInterrupts {
         curPageHva = hva & PAGE_MASK;
         curOps = code.page(hva);
         curBlocks = code.blocks(hva);
+        curHeat = null;
         curPageKey = (pc & PAGE_MASK) | fetchCtx;
         return curOps;
     }

@@ -126,6 +126,78 @@ class TranslatorDifferentialTest {
         }
     }
 
+    /**
+     * Hundreds of heads scattered over many pages and entered equally often all get translated once
+     * past the threshold: heads are counted exactly, per page, so none keeps resetting another's count
+     * (with a hashed table, some pair of them shares an entry, and both stay interpreted forever).
+     */
+    @Test
+    void everyHeadEnteredOftenEnoughIsTranslated() {
+        int heads = 200, iterations = 60, threshold = 20;
+        // Distinct 16-byte slots in RAM after the first page, in a fixed random order: addi, then jal to the next.
+        java.util.List<Long> slots = new java.util.ArrayList<>();
+        for (long a = RAM + 0x1000; a < RAM + 0xf0000; a += 16) slots.add(a);
+        java.util.Collections.shuffle(slots, new java.util.Random(42));
+        try (HartHarness jit = new HartHarness()) {
+            long[] head = new long[heads + 1];
+            for (int k = 0; k <= heads; k++) head[k] = slots.get(k);
+            jit.program(jal(0, (int) (head[0] - RAM)));
+            for (int k = 0; k < heads; k++) jit.load(head[k], addi(10, 10, 1), jal(0, (int) (head[k + 1] - head[k] - 4)));
+            // The last slot loops back to the first head until x29 runs out, then stops.
+            long end = head[heads];
+            jit.load(end, addi(29, 29, -1), beq(29, 0, 8), jal(0, (int) (head[0] - end - 8)), WFI);
+            jit.hart.jit = true;
+            jit.hart.jitThreshold = threshold;
+            jit.hart.jitAsync = false;
+            jit.hart.x[29] = iterations;
+            int exit = -1;
+            for (int slice = 0; slice < 100 && exit != Hart.EXIT_WFI; slice++) exit = jit.hart.run(10_000);
+            assertEquals(Hart.EXIT_WFI, exit);
+            assertEquals((long) iterations * heads, jit.hart.x[10]);
+            assertTrue(jit.hart.code.blocksTranslated() >= heads, "blocks translated: " + jit.hart.code.blocksTranslated());
+            // Each head runs interpreted for its first threshold + 1 entries at most, translated after.
+            assertTrue(jit.hart.blockInstructions() >= 2L * heads * (iterations - threshold - 1),
+                    "in blocks: " + jit.hart.blockInstructions());
+        }
+    }
+
+    /**
+     * A loop whose head is an instruction straddling two pages (no block can hold it) and whose body
+     * runs on in the next page: the body gets a head of its own and runs translated.
+     */
+    @Test
+    void codeAfterAnInstructionAcrossPagesIsTranslated() {
+        int body = 40;
+        long head = RAM + 0xffe;
+        int[] loop = new int[body + 4];
+        loop[0] = addi(11, 11, 1); // at 0xffe: its upper half is on the next page
+        for (int k = 1; k <= body; k++) loop[k] = addi(10, 10, 1);
+        loop[body + 1] = addi(29, 29, -1);
+        loop[body + 2] = bne(29, 0, -4 * (body + 2));
+        loop[body + 3] = WFI;
+        for (int threshold : new int[] {0, 10}) {
+            try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
+                ref.hart.referenceOnly = true;
+                jit.hart.jit = true;
+                jit.hart.jitThreshold = threshold;
+                jit.hart.jitAsync = false;
+                for (HartHarness h : new HartHarness[] {ref, jit}) {
+                    h.program(jal(0, (int) (head - RAM)));
+                    h.load(head, loop);
+                    h.hart.x[29] = 200;
+                    int exit = -1;
+                    for (int slice = 0; slice < 50 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(10_000);
+                    assertEquals(Hart.EXIT_WFI, exit);
+                }
+                assertArrayEquals(ref.hart.x, jit.hart.x, "threshold " + threshold);
+                assertEquals(ref.hart.pc, jit.hart.pc);
+                assertEquals(ref.hart.instret(), jit.hart.instret());
+                assertEquals(200L * body, jit.hart.x[10]);
+                assertTrue(jit.hart.blockInstructions() > 150L * body, "in blocks: " + jit.hart.blockInstructions());
+            }
+        }
+    }
+
     /** The random body (short ones make one-block loops), then a loop back on x29, then WFI. */
     static int[] randomProgram(SplittableRandom rnd) {
         int length = rnd.nextBoolean() ? LENGTH : rnd.nextInt(2, 12);
