@@ -19,16 +19,24 @@ public final class CodeCache {
 
     private final long ramHvaBase;
     private final long ramBaseGpa;
-    private final long[][] pages;
+    /**
+     * Per-page tables are two-level, {@value #CHUNK_PAGES} pages (2 MiB of RAM) per chunk, made when
+     * code first runs there: a clone that runs a few megabytes of kernel code should not pay for
+     * three references per page of its whole RAM (768 KiB for 256 MiB).
+     */
+    static final int CHUNK_SHIFT = 9, CHUNK_PAGES = 1 << CHUNK_SHIFT, CHUNK_MASK = CHUNK_PAGES - 1;
+
+    private final long[][][] pages;
     /** Translated blocks per page, by slot, made when a page gets its first block; dropped with the page. */
-    private final Block[][] blocks;
+    private final Block[][][] blocks;
     /**
      * How often each block head was entered through the interpreter, per page, by slot (saturating at
      * 0xffff); made on the page's first counted entry, dropped with the page. Exact per head, unlike a
      * hashed table, where two heads sharing an entry keep resetting each other's count and a loop can
      * stay interpreted forever. Harts share it and race on it: a lost count only delays a translation.
      */
-    private final char[][] heat;
+    private final char[][][] heat;
+    private final int pageCount;
     private volatile Hart[] harts = new Hart[0];
     private long invalidations;
     private final int maxBlocks;
@@ -38,9 +46,11 @@ public final class CodeCache {
     public CodeCache(dev.airlock.memory.GuestMemory ram) {
         this.ramHvaBase = ram.hvaOf(ram.baseGpa());
         this.ramBaseGpa = ram.baseGpa();
-        this.pages = new long[(int) (ram.sizeBytes() >>> 12)][];
-        this.blocks = new Block[pages.length][];
-        this.heat = new char[pages.length][];
+        this.pageCount = (int) (ram.sizeBytes() >>> 12);
+        int chunks = (pageCount + CHUNK_PAGES - 1) >>> CHUNK_SHIFT;
+        this.pages = new long[chunks][][];
+        this.blocks = new Block[chunks][][];
+        this.heat = new char[chunks][][];
         this.maxBlocks = Integer.getInteger("airlock.cpu.jitMaxBlocks", 20_000);
         if (Boolean.getBoolean("airlock.cpu.jitStats")) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("airlock: translator: " + stats())));
@@ -63,16 +73,48 @@ public final class CodeCache {
 
     /** The translated blocks of the RAM page at {@code hva}, or null while it has none. */
     Block[] blocks(long hva) {
-        return blocks[(int) ((hva - ramHvaBase) >>> 12)];
+        return blocksOf((int) ((hva - ramHvaBase) >>> 12));
+    }
+
+    private long[] pageOf(int gfn) {
+        long[][] chunk = pages[gfn >>> CHUNK_SHIFT];
+        return chunk == null ? null : chunk[gfn & CHUNK_MASK];
+    }
+
+    private Block[] blocksOf(int gfn) {
+        Block[][] chunk = blocks[gfn >>> CHUNK_SHIFT];
+        return chunk == null ? null : chunk[gfn & CHUNK_MASK];
+    }
+
+    /** Sets a page's decoded code; under this object's lock. */
+    private void setPage(int gfn, long[] p) {
+        long[][] chunk = pages[gfn >>> CHUNK_SHIFT];
+        if (chunk == null) {
+            if (p == null) return;
+            chunk = pages[gfn >>> CHUNK_SHIFT] = new long[CHUNK_PAGES][];
+        }
+        chunk[gfn & CHUNK_MASK] = p;
+    }
+
+    /** Sets a page's block table; under this object's lock. */
+    private void setBlocks(int gfn, Block[] table) {
+        Block[][] chunk = blocks[gfn >>> CHUNK_SHIFT];
+        if (chunk == null) {
+            if (table == null) return;
+            chunk = blocks[gfn >>> CHUNK_SHIFT] = new Block[CHUNK_PAGES][];
+        }
+        chunk[gfn & CHUNK_MASK] = table;
     }
 
     /** The head entry counts of the RAM page at {@code hva}, by slot; made on first use. */
     char[] heat(long hva) {
         int gfn = (int) ((hva - ramHvaBase) >>> 12);
-        char[] h = heat[gfn];
+        char[][] chunk = heat[gfn >>> CHUNK_SHIFT];
+        if (chunk == null) chunk = heat[gfn >>> CHUNK_SHIFT] = new char[CHUNK_PAGES][]; // a race loses counts, no more
+        char[] h = chunk[gfn & CHUNK_MASK];
         if (h == null) {
             h = new char[SLOTS];
-            heat[gfn] = h;
+            chunk[gfn & CHUNK_MASK] = h;
         }
         return h;
     }
@@ -87,16 +129,16 @@ public final class CodeCache {
         this.translateNanos += translateNanos;
         if (firstTranslateNanos == 0) firstTranslateNanos = translateNanos;
         int gfn = (int) ((pageHva - ramHvaBase) >>> 12);
-        if (pages[gfn] != ops) return null;
+        if (pageOf(gfn) != ops) return null;
         if (block != Block.NONE) {
             if (liveBlocks >= maxBlocks) flushBlocks();
             liveBlocks++;
             blocksTranslated++;
         }
-        Block[] table = blocks[gfn];
+        Block[] table = blocksOf(gfn);
         if (table == null) {
             table = new Block[SLOTS];
-            blocks[gfn] = table;
+            setBlocks(gfn, table);
         }
         Block replaced = table[slot];
         if (replaced != null && replaced != Block.NONE) liveBlocks--;
@@ -105,15 +147,15 @@ public final class CodeCache {
     }
 
     private void flushBlocks() {
-        for (int gfn = 0; gfn < blocks.length; gfn++) dropBlocks(gfn);
+        for (int gfn = 0; gfn < pageCount; gfn++) dropBlocks(gfn);
         liveBlocks = 0;
         blockFlushes++;
     }
 
     private void dropBlocks(int gfn) {
-        Block[] table = blocks[gfn];
+        Block[] table = blocksOf(gfn);
         if (table == null) return;
-        blocks[gfn] = null;
+        setBlocks(gfn, null);
         for (int i = 0; i < SLOTS; i++) {
             if (table[i] != null && table[i] != Block.NONE) liveBlocks--;
             table[i] = null; // a hart still holding the table finds no block and goes back to the cache
@@ -135,13 +177,13 @@ public final class CodeCache {
     /** The decoded page backing host address {@code hva} (RAM), registering it as code if new. */
     long[] page(long hva) {
         int gfn = (int) ((hva - ramHvaBase) >>> 12);
-        long[] p = pages[gfn];
+        long[] p = pageOf(gfn);
         if (p != null) return p;
         synchronized (this) {
-            p = pages[gfn];
+            p = pageOf(gfn);
             if (p == null) {
                 p = new long[SLOTS + 1];
-                pages[gfn] = p;
+                setPage(gfn, p);
                 long pageHva = hva & ~0xfffL;
                 for (Hart h : harts) h.revokeWrite(pageHva);
             }
@@ -151,20 +193,21 @@ public final class CodeCache {
 
     /** Whether the RAM page at {@code hva} holds decoded code (stores to it must invalidate). */
     boolean isCode(long hva) {
-        return pages[(int) ((hva - ramHvaBase) >>> 12)] != null;
+        return pageOf((int) ((hva - ramHvaBase) >>> 12)) != null;
     }
 
     /** Drops the decoded code of the page at {@code hva}, after a store to it. */
     void invalidate(long hva) {
         int gfn = (int) ((hva - ramHvaBase) >>> 12);
         synchronized (this) {
-            long[] p = pages[gfn];
+            long[] p = pageOf(gfn);
             if (p == null) return;
-            pages[gfn] = null;
+            setPage(gfn, null);
             p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
             Arrays.fill(p, 0, SLOTS, 0);
             dropBlocks(gfn);
-            heat[gfn] = null; // new code starts cold
+            char[][] heatChunk = heat[gfn >>> CHUNK_SHIFT];
+            if (heatChunk != null) heatChunk[gfn & CHUNK_MASK] = null; // new code starts cold
             invalidations++;
         }
     }
@@ -173,9 +216,13 @@ public final class CodeCache {
     public void invalidateRange(long gpa, long lengthBytes) {
         if (lengthBytes <= 0) return;
         long first = Math.max(0, (gpa - ramBaseGpa) >> 12);
-        long last = Math.min(pages.length - 1L, (gpa + lengthBytes - 1 - ramBaseGpa) >> 12);
+        long last = Math.min(pageCount - 1L, (gpa + lengthBytes - 1 - ramBaseGpa) >> 12);
         for (long gfn = first; gfn <= last; gfn++) {
-            if (pages[(int) gfn] != null) invalidate(ramHvaBase + (gfn << 12));
+            if (pages[(int) (gfn >>> CHUNK_SHIFT)] == null) {
+                gfn |= CHUNK_MASK; // no code anywhere in this chunk
+                continue;
+            }
+            if (pageOf((int) gfn) != null) invalidate(ramHvaBase + (gfn << 12));
         }
     }
 
