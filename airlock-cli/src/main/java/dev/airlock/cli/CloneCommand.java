@@ -1,10 +1,8 @@
 package dev.airlock.cli;
 
 import dev.airlock.guest.agent.AgentClient;
-import dev.airlock.guest.agent.AgentException;
 import dev.airlock.guest.agent.AgentRemoteException;
 import dev.airlock.guest.agent.ExecRequest;
-import dev.airlock.vmm.VmResult;
 import dev.airlock.vmm.sched.HartPool;
 import dev.airlock.vmm.virtio.DeviceEventLoop;
 import java.io.IOException;
@@ -50,12 +48,12 @@ final class CloneCommand {
                 break;
             }
             switch (a) {
-                case "-n" -> count = (int) number(a, value(args, ++i, a), 1, 4096);
+                case "-n" -> count = (int) RunCommand.number(a, RunCommand.value(args, ++i, a), 1, 4096);
                 case "--name" -> {
-                    name = value(args, ++i, a);
+                    name = RunCommand.value(args, ++i, a);
                     RuntimeDir.checkName(name);
                 }
-                case "--timeout" -> timeout = Duration.ofSeconds(number(a, value(args, ++i, a), 1, 86_400));
+                case "--timeout" -> timeout = Duration.ofSeconds(RunCommand.number(a, RunCommand.value(args, ++i, a), 1, 86_400));
                 case "--console" -> console = true;
                 case "--timings" -> timings = true;
                 default -> throw new UsageException("unknown option " + a);
@@ -64,21 +62,6 @@ final class CloneCommand {
         List<String> command = List.of(args).subList(i, args.length);
         if (command.isEmpty() && count != 1) throw new UsageException("-n needs a command to run in the clones");
         return new Options(template, count, name, timeout, console, timings, command);
-    }
-
-    private static String value(String[] args, int i, String flag) throws UsageException {
-        if (i >= args.length) throw new UsageException(flag + " needs a value");
-        return args[i];
-    }
-
-    private static long number(String flag, String text, long min, long max) throws UsageException {
-        try {
-            long v = Long.parseLong(text);
-            if (v < min || v > max) throw new UsageException(flag + " must be between " + min + " and " + max + ", not " + v);
-            return v;
-        } catch (NumberFormatException e) {
-            throw new UsageException(flag + " takes a whole number, not '" + text + "'");
-        }
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
@@ -194,51 +177,8 @@ final class CloneCommand {
             err.println("airlock: cannot clone " + o.template() + ": " + e.getMessage());
             return ExitCodes.VM_FAILED;
         }
-        Thread hook = new Thread(() -> machine.vm().stop(VmResult.Outcome.STOPPED, "the airlock process was interrupted"));
-        Runtime.getRuntime().addShutdownHook(hook);
-        VmControl control = null;
-        try {
-            control = VmControl.listen(runtime.controlSocket(name), machine::status,
-                    () -> machine.vm().stop(VmResult.Outcome.STOPPED, "stopped by 'airlock stop --force'"), () -> {
-                        try {
-                            machine.resetToTemplate();
-                            return null;
-                        } catch (IOException | RuntimeException e) {
-                            return e.getMessage();
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                            return "interrupted";
-                        }
-                    });
-            machine.start();
-            try (AgentClient agent = machine.connectAgent(Duration.ofSeconds(30))) {
-                err.println("airlock: " + name + " is running, cloned from " + o.template() + " (guest CID " + machine.cid()
-                        + "); 'airlock exec " + name + " -- CMD' runs a command, 'airlock stop " + name + "' stops it");
-            } catch (AgentException e) {
-                if (!machine.vm().hasEnded()) err.println("airlock: the clone's agent did not answer: " + e.getMessage());
-            }
-            VmResult result = machine.await(o.timeout() != null ? o.timeout() : Duration.ofDays(365));
-            return switch (result.outcome()) {
-                case POWEROFF -> 0;
-                case STOPPED -> result.reason().contains("airlock stop") ? 0 : ExitCodes.VM_FAILED;
-                case TIMEOUT -> ExitCodes.TIMEOUT;
-                default -> {
-                    err.println("airlock: " + name + " ended: " + result.outcome() + " (" + result.reason() + ")");
-                    yield ExitCodes.VM_FAILED;
-                }
-            };
-        } catch (IOException e) {
-            err.println("airlock: " + e.getMessage());
-            return ExitCodes.VM_FAILED;
-        } finally {
-            if (control != null) control.close();
-            machine.close();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException ignored) {
-                // already shutting down
-            }
-        }
+        return StartCommand.runInForeground(machine, name, o.timeout() != null ? o.timeout() : Duration.ofDays(365),
+                ", cloned from " + o.template(), err);
     }
 
     /** Console bytes with a prefix at the start of each line. */

@@ -102,12 +102,12 @@ final class RunCommand {
                 command);
     }
 
-    private static String value(String[] args, int i, String flag) throws UsageException {
+    static String value(String[] args, int i, String flag) throws UsageException {
         if (i >= args.length) throw new UsageException(flag + " needs a value");
         return args[i];
     }
 
-    private static long number(String flag, String text, long min, long max) throws UsageException {
+    static long number(String flag, String text, long min, long max) throws UsageException {
         try {
             long v = Long.parseLong(text);
             if (v < min || v > max) throw new UsageException(flag + " must be between " + min + " and " + max + ", not " + v);

@@ -62,45 +62,67 @@ final class StartCommand {
                 err.println("airlock: " + e.getMessage());
                 return ExitCodes.USAGE;
             }
-            // Ctrl-C or kill: stop the guest and remove the socket rather than leave them behind.
-            Thread hook = new Thread(() -> machine.vm().stop(VmResult.Outcome.STOPPED, "the airlock process was interrupted"));
-            Runtime.getRuntime().addShutdownHook(hook);
-            VmResult result;
-            VmControl control = null;
-            try {
-                RuntimeDir runtime = RuntimeDir.fromEnvironment();
-                control = VmControl.listen(runtime.controlSocket(name), machine::status,
-                        () -> machine.vm().stop(VmResult.Outcome.STOPPED, "stopped by 'airlock stop --force'"));
-                machine.start();
-                try (AgentClient agent = machine.connectAgent(timeout)) {
-                    err.println("airlock: " + name + " is running (guest CID " + machine.cid() + ", vsock " + machine.vsockSocket()
-                            + "); 'airlock exec " + name + " -- CMD' runs a command, 'airlock stop " + name + "' stops it");
-                } catch (AgentException e) {
-                    if (!machine.vm().hasEnded()) err.println("airlock: the guest agent did not answer: " + e.getMessage());
-                }
-                result = machine.vm().await(timeout);
-            } catch (IOException e) {
-                err.println("airlock: " + e.getMessage());
-                return ExitCodes.VM_FAILED;
-            } finally {
-                if (control != null) control.close();
-                machine.close();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException ignored) {
-                    // already shutting down
-                }
-            }
-            return switch (result.outcome()) {
-                case POWEROFF -> 0;
-                case STOPPED -> result.reason().contains("airlock stop") ? 0 : failed(name, result, err);
-                case TIMEOUT -> {
-                    err.println("airlock: " + name + ": " + result.reason());
-                    yield ExitCodes.TIMEOUT;
-                }
-                default -> failed(name, result, err);
-            };
+            return runInForeground(machine, name, timeout, "", err);
         }
+    }
+
+    /**
+     * Runs a created VM in the foreground until it ends: its control socket answers {@code airlock ps},
+     * {@code stop --force} and {@code reset}; Ctrl-C stops it; it is closed at the end. Returns the exit code.
+     *
+     * @param origin said when it is running, e.g. ", cloned from web"
+     */
+    static int runInForeground(MicroVm machine, String name, Duration timeout, String origin, PrintStream err)
+            throws InterruptedException {
+        // Ctrl-C or kill: stop the guest and remove the socket rather than leave them behind.
+        Thread hook = new Thread(() -> machine.vm().stop(VmResult.Outcome.STOPPED, "the airlock process was interrupted"));
+        Runtime.getRuntime().addShutdownHook(hook);
+        VmResult result;
+        VmControl control = null;
+        try {
+            RuntimeDir runtime = RuntimeDir.fromEnvironment();
+            control = VmControl.listen(runtime.controlSocket(name), machine::status,
+                    () -> machine.vm().stop(VmResult.Outcome.STOPPED, "stopped by 'airlock stop --force'"), () -> {
+                        try {
+                            machine.resetToTemplate();
+                            return null;
+                        } catch (IOException | RuntimeException e) {
+                            return e.getMessage();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return "interrupted";
+                        }
+                    });
+            machine.start();
+            try (AgentClient agent = machine.connectAgent(timeout)) {
+                err.println("airlock: " + name + " is running" + origin + " (guest CID " + machine.cid() + ", vsock "
+                        + machine.vsockSocket() + "); 'airlock exec " + name + " -- CMD' runs a command, 'airlock stop "
+                        + name + "' stops it");
+            } catch (AgentException e) {
+                if (!machine.vm().hasEnded()) err.println("airlock: the guest agent did not answer: " + e.getMessage());
+            }
+            result = machine.await(timeout);
+        } catch (IOException e) {
+            err.println("airlock: " + e.getMessage());
+            return ExitCodes.VM_FAILED;
+        } finally {
+            if (control != null) control.close();
+            machine.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // already shutting down
+            }
+        }
+        return switch (result.outcome()) {
+            case POWEROFF -> 0;
+            case STOPPED -> result.reason().contains("airlock stop") ? 0 : failed(name, result, err);
+            case TIMEOUT -> {
+                err.println("airlock: " + name + ": " + result.reason());
+                yield ExitCodes.TIMEOUT;
+            }
+            default -> failed(name, result, err);
+        };
     }
 
     private static int failed(String name, VmResult result, PrintStream err) {
