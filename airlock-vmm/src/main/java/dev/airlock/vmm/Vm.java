@@ -419,7 +419,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
 
     @Override
     public void wake(Hart hart) {
-        tasks[hart.hartId()].wake();
+        // Before start() an interrupt (a restored clone's new generation ID) only marks the hart: start() runs it.
+        if (started) tasks[hart.hartId()].wake();
     }
 
     // ---------------------------------------------------------------- PowerControl (finisher, SBI SRST)
