@@ -68,10 +68,20 @@ final class MicroVm implements AutoCloseable {
     private final long startedNanos = System.nanoTime();
     /** The template this VM was cloned from, held in use until it closes; null for a booted VM. */
     private final Templates.Template template;
+    /** Where the time of {@link #clone} went; null for a booted VM. */
+    private final ClonePhases phases;
+
+    /**
+     * {@link System#nanoTime()} at the steps of {@link #clone}: its call, RAM mapped and the machine
+     * built ({@link Vm#forSnapshot}), devices attached, state restored (with the new generation ID),
+     * and the vsock socket listening, which is when clone returns.
+     */
+    record ClonePhases(long startNanos, long mappedNanos, long attachedNanos, long restoredNanos, long listeningNanos) {}
 
     private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy, VirtioBalloon balloon,
-                    Templates.Template template) {
+                    Templates.Template template, ClonePhases phases) {
         this.vm = vm;
+        this.phases = phases;
         this.template = template;
         if (template != null) template.acquire();
         this.balloon = balloon;
@@ -89,7 +99,7 @@ final class MicroVm implements AutoCloseable {
      */
     static MicroVm create(VmConfig config, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
                           DeviceEventLoop devices) throws BootException, IOException {
-        return withDevices(Vm.create(config, pool), disks, name, runtime, devices, null);
+        return withDevices(Vm.create(config, pool), disks, name, runtime, devices, null, 0, 0);
     }
 
     /**
@@ -99,16 +109,18 @@ final class MicroVm implements AutoCloseable {
      */
     static MicroVm clone(Templates.Template template, String name, RuntimeDir runtime, HartPool pool,
                          DeviceEventLoop devices, java.io.OutputStream console) throws IOException {
+        long t0 = System.nanoTime();
         try {
-            return withDevices(Vm.forSnapshot(template.snapshot(), console, pool), List.of(), name, runtime, devices,
-                    template);
+            Vm vm = Vm.forSnapshot(template.snapshot(), console, pool);
+            return withDevices(vm, List.of(), name, runtime, devices, template, t0, System.nanoTime());
         } catch (BootException e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
     private static MicroVm withDevices(Vm vm, List<Disk> disks, String name, RuntimeDir runtime, DeviceEventLoop devices,
-                                       Templates.Template template) throws BootException, IOException {
+                                       Templates.Template template, long startNanos, long mappedNanos)
+            throws BootException, IOException {
         long cid = -1;
         VsockUnixProxy proxy = null;
         VirtioBalloon balloon = null;
@@ -136,15 +148,19 @@ final class MicroVm implements AutoCloseable {
                 throw new IOException("a VM named '" + name + "' is already running (" + socket
                         + "); pick another --name or stop it with: airlock stop " + name);
             }
+            long attachedNanos = System.nanoTime();
             if (template != null) {
                 vm.restore(template.snapshot());
                 // Every clone starts with the template's kernel RNG state: a new generation ID makes the
                 // guest's vmgenid driver reseed it before the clone's first instruction runs.
                 vm.newGeneration();
             }
+            long restoredNanos = System.nanoTime();
             proxy = VsockUnixProxy.listen(vsock, socket);
             ok = true;
-            return new MicroVm(vm, runtime, name, cid, proxy, balloon, template);
+            ClonePhases phases = template == null ? null
+                    : new ClonePhases(startNanos, mappedNanos, attachedNanos, restoredNanos, System.nanoTime());
+            return new MicroVm(vm, runtime, name, cid, proxy, balloon, template, phases);
         } finally {
             if (!ok) {
                 if (proxy != null) proxy.close();
@@ -185,6 +201,9 @@ final class MicroVm implements AutoCloseable {
     String name() { return name; }
 
     long cid() { return cid; }
+
+    /** Where the time of {@link #clone} went; null for a VM that was booted, not cloned. */
+    ClonePhases clonePhases() { return phases; }
 
     Path vsockSocket() { return proxy.path(); }
 
