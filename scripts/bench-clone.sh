@@ -10,7 +10,7 @@
 set -euo pipefail
 
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
-clones=1000 budget_mib=2048 max_clones=600 restores=20 cli_runs=5
+clones=1000 budget_mib=2048 max_clones=1000 restores=20 cli_runs=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --clones) clones="${2:?}"; shift 2 ;;
@@ -84,6 +84,7 @@ a_agent=$(awk '$1 == "clone_to_agent_true" {print $2}' "$work/airlock.txt")
 printf '%-52s %12s\n' "airlock clone -> first instruction (in-process)" "$(awk -v v="$a_insn" 'BEGIN {printf "%.3f ms", v/1000}')"
 printf '%-52s %12s\n' "airlock clone -> agent ran 'true' (in-process)" "$(awk -v v="$a_agent" 'BEGIN {printf "%.1f ms", v/1000}')"
 printf '%-52s %12s\n' "airlock CLI clone -- true (fresh JVM, whole process)" "$cli_p50 ms"
+grep -E '^(stopped by|per clone|idle CPU|clones_per_GiB|alive)' "$work/airlock.txt" | sed 's/^/airlock density: /'
 if [ "$qemu_status" = 0 ]; then
   q_run=$(awk '$1 == "qemu_start_to_running_ms" {print $2}' "$work/qemu.txt")
   q_line=$(awk '$1 == "qemu_start_to_next_line_ms" {print $2}' "$work/qemu.txt")
