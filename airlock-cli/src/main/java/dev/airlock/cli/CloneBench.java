@@ -330,10 +330,17 @@ final class CloneBench {
                 rssPer / 1024, pssPer / 1024, last.threads() - baseline.threads(), last.fds() - baseline.fds(),
                 (last.fds() - baseline.fds()) / (double) n, last.mappings() - baseline.mappings(),
                 (last.mappings() - baseline.mappings()) / (double) n);
-        out.printf("idle CPU: %.3f cores for %d idle clones (%.2f ms of CPU per clone per second; the guests ran %.0f "
-                + "instructions per clone per second); at that rate %d cores keep %.0f idle clones%n", last.cores(), n,
-                last.cores() * 1000 / n, last.guestInsnPerSecond() / n, Runtime.getRuntime().availableProcessors(),
-                Runtime.getRuntime().availableProcessors() * n / last.cores());
+        // Settled: the newest clones' first seconds (decoding their code afresh) are over.
+        Thread.sleep(10_000);
+        long insn0 = instructions(clones), cpu0 = processCpuNanos(), wall0 = System.nanoTime();
+        Thread.sleep(5_000);
+        double seconds = (System.nanoTime() - wall0) / 1e9;
+        double cores = (processCpuNanos() - cpu0) / 1e9 / seconds;
+        double insnPerClone = (instructions(clones) - insn0) / seconds / n;
+        int cpus = Runtime.getRuntime().availableProcessors();
+        out.printf("idle CPU, 10 s after the last clone, over 5 s: %.3f cores for %d idle clones (%.2f ms of CPU per clone per "
+                        + "second; the guests ran %.0f instructions per clone per second); at that rate %d cores keep %.0f idle "
+                        + "clones; load %s%n", cores, n, cores * 1000 / n, insnPerClone, cpus, cpus * n / cores, load());
         double gib = 1L << 30;
         out.printf("clones_per_GiB %.0f (at %.0f KiB each, template frames amortised over %d); "
                         + "extrapolated to 24 GiB: %.0f clones (memory only; labelled extrapolation)%n",
