@@ -60,6 +60,7 @@ public final class Main {
                 case "ps" -> guarded("ps", PsCommand.USAGE, rest, out, err, PsCommand::run);
                 case "bench-agent" -> guarded("bench-agent", "usage: airlock bench-agent NAME [ROUNDS] [MiB]", rest, out, err,
                         AgentBench::run);
+                case "bench-clone" -> guarded("bench-clone", CloneBench.USAGE, rest, out, err, CloneBench::run);
                 case "initrd" -> RunCommand.writeInitrd(rest, err);
                 case "image" -> dev.airlock.store.cli.ImageCommand.run(rest, out, err, StoreBlockBackend.defaultRoot());
                 case "kernel" -> {

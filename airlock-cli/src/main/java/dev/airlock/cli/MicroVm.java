@@ -75,10 +75,20 @@ final class MicroVm implements AutoCloseable {
     private final long startedNanos = System.nanoTime();
     /** The template this VM was cloned from, held in use until it closes; null for a booted VM. */
     private final Templates.Template template;
+    /** Where the time of {@link #clone} went; null for a booted VM. */
+    private final ClonePhases phases;
+
+    /**
+     * {@link System#nanoTime()} at the steps of {@link #clone}: its call, RAM mapped and the machine
+     * built ({@link Vm#forSnapshot}), devices attached, state restored (with the new generation ID),
+     * and the vsock socket listening, which is when clone returns.
+     */
+    record ClonePhases(long startNanos, long mappedNanos, long attachedNanos, long restoredNanos, long listeningNanos) {}
 
     private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy, VirtioBalloon balloon,
-                    Templates.Template template, HartPool pool, DeviceEventLoop devices) {
+                    Templates.Template template, HartPool pool, DeviceEventLoop devices, ClonePhases phases) {
         this.vm = vm;
+        this.phases = phases;
         this.pool = pool;
         this.devices = devices;
         this.template = template;
@@ -98,7 +108,7 @@ final class MicroVm implements AutoCloseable {
      */
     static MicroVm create(VmConfig config, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
                           DeviceEventLoop devices) throws BootException, IOException {
-        return withDevices(Vm.create(config, pool), disks, name, runtime, pool, devices, null);
+        return withDevices(Vm.create(config, pool), disks, name, runtime, pool, devices, null, 0, 0);
     }
 
     /**
@@ -108,16 +118,18 @@ final class MicroVm implements AutoCloseable {
      */
     static MicroVm clone(Templates.Template template, String name, RuntimeDir runtime, HartPool pool,
                          DeviceEventLoop devices, java.io.OutputStream console) throws IOException {
+        long t0 = System.nanoTime();
         try {
-            return withDevices(Vm.forSnapshot(template.snapshot(), console, pool), List.of(), name, runtime, pool, devices,
-                    template);
+            Vm vm = Vm.forSnapshot(template.snapshot(), console, pool);
+            return withDevices(vm, List.of(), name, runtime, pool, devices, template, t0, System.nanoTime());
         } catch (BootException e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
     private static MicroVm withDevices(Vm vm, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
-                                       DeviceEventLoop devices, Templates.Template template) throws BootException, IOException {
+                                       DeviceEventLoop devices, Templates.Template template, long startNanos,
+                                       long mappedNanos) throws BootException, IOException {
         long cid = -1;
         boolean ok = false;
         try {
@@ -129,7 +141,9 @@ final class MicroVm implements AutoCloseable {
             }
             Attached a = attach(vm, disks, cid, socket, devices, template);
             ok = true;
-            return new MicroVm(vm, runtime, name, cid, a.proxy(), a.balloon(), template, pool, devices);
+            ClonePhases phases = template == null ? null
+                    : new ClonePhases(startNanos, mappedNanos, a.attachedNanos(), a.restoredNanos(), System.nanoTime());
+            return new MicroVm(vm, runtime, name, cid, a.proxy(), a.balloon(), template, pool, devices, phases);
         } finally {
             if (!ok) {
                 if (cid >= 0) runtime.releaseCid(cid);
@@ -142,7 +156,7 @@ final class MicroVm implements AutoCloseable {
         }
     }
 
-    private record Attached(VsockUnixProxy proxy, VirtioBalloon balloon) {}
+    private record Attached(VsockUnixProxy proxy, VirtioBalloon balloon, long attachedNanos, long restoredNanos) {}
 
     /**
      * Attaches the standard devices, restores {@code template} if there is one, and opens the vsock
@@ -170,6 +184,7 @@ final class MicroVm implements AutoCloseable {
             var vsock = new VirtioVsock(cid);
             vm.attachVirtio(slot, new VirtioMmioTransport(vsock, vm.memory(), vm.virtioIrq(slot), devices,
                     vm.deviceWriteListener()));
+            long attachedNanos = System.nanoTime();
             if (template != null) {
                 if (template.sharesContent()) vm.memory().offerForMerging();
                 vm.restore(template.snapshot());
@@ -177,9 +192,10 @@ final class MicroVm implements AutoCloseable {
                 // guest's vmgenid driver reseed it before the clone's first instruction runs.
                 vm.newGeneration();
             }
+            long restoredNanos = System.nanoTime();
             proxy = VsockUnixProxy.listen(vsock, socket);
             ok = true;
-            return new Attached(proxy, balloon);
+            return new Attached(proxy, balloon, attachedNanos, restoredNanos);
         } finally {
             if (!ok && proxy != null) proxy.close();
         }
@@ -255,6 +271,9 @@ final class MicroVm implements AutoCloseable {
     Vm vm() { return vm; }
 
     VirtioBalloon balloon() { return balloon; }
+
+    /** Where the time of {@link #clone} went; null for a booted VM. */
+    ClonePhases clonePhases() { return phases; }
 
     String name() { return name; }
 

@@ -214,6 +214,19 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         for (HartTask t : tasks) t.wake(); // a hart that was stopped stays so: wake() checks its HSM state
     }
 
+    /**
+     * {@link System#nanoTime()} when the first of this VM's harts began its first slice after
+     * {@link #start}, or 0 if none has yet: the end of "start to first guest instruction".
+     */
+    public long firstSliceNanos() {
+        long first = 0;
+        for (HartTask t : tasks) {
+            long n = t.firstSliceNanos();
+            if (n != 0 && (first == 0 || n - first < 0)) first = n;
+        }
+        return first;
+    }
+
     // ---------------------------------------------------------------- snapshots
 
     /**
@@ -422,7 +435,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
 
     @Override
     public void wake(Hart hart) {
-        tasks[hart.hartId()].wake();
+        // Before start() an interrupt (a restored clone's new generation ID) only marks the hart: start() runs it.
+        if (started) tasks[hart.hartId()].wake();
     }
 
     // ---------------------------------------------------------------- PowerControl (finisher, SBI SRST)

@@ -23,6 +23,8 @@ public final class HartTask implements Runnable {
     private final Runnable onHalt;
     private final AtomicInteger state = new AtomicInteger(IDLE);
     private volatile boolean wakeRequested;
+    /** System.nanoTime() when the hart's first slice began, 0 before: what clone-latency benchmarks read. */
+    private volatile long firstSliceNanos;
     private ScheduledFuture<?> timer;
 
     /**
@@ -55,9 +57,13 @@ public final class HartTask implements Runnable {
 
     public boolean done() { return state.get() == DONE; }
 
+    /** {@link System#nanoTime()} when this hart first ran (the slice that executes its first instruction), or 0. */
+    public long firstSliceNanos() { return firstSliceNanos; }
+
     @Override
     public void run() {
         if (!state.compareAndSet(QUEUED, RUNNING)) return;
+        if (firstSliceNanos == 0) firstSliceNanos = System.nanoTime();
         int exit;
         try {
             wakeRequested = false;

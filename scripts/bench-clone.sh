@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The clone benchmark (issue 4). Makes a 256 MiB template, then in one JVM (airlock bench-clone):
+#   1. latency over N clones made and closed one after another: clone -> first guest instruction (with
+#      where MicroVm.clone spends its time) and clone -> the agent's answer to 'true';
+#   2. density: idle clones until a memory budget by the frame accounting, or a count; per-clone memory;
+# then 3. the same clone from a fresh JVM (the airlock CLI), and 4. QEMU TCG (Debian's qemu-system-riscv64)
+# on the same kernel and a console-mode initramfs: saved through the HMP monitor, restored R times with
+# -incoming, timed from process start to running and to the next console line.
+#   scripts/bench-clone.sh [--clones N] [--budget-mib MiB] [--max-clones N] [--qemu-restores R] [--cli-runs N]
+set -euo pipefail
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+clones=1000 budget_mib=2048 max_clones=1000 restores=20 cli_runs=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --clones) clones="${2:?}"; shift 2 ;;
+    --budget-mib) budget_mib="${2:?}"; shift 2 ;;
+    --max-clones) max_clones="${2:?}"; shift 2 ;;
+    --qemu-restores) restores="${2:?}"; shift 2 ;;
+    --cli-runs) cli_runs="${2:?}"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench-clone: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for v in "$clones" "$budget_mib" "$max_clones" "$restores" "$cli_runs"; do
+  [[ "$v" =~ ^[0-9]+$ ]] || { echo "bench-clone: '$v' is not a whole number" >&2; exit 2; }
+done
+
+root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+cd "$root"
+. "$root/scripts/java-home.sh"
+work="$(mktemp -d /tmp/airlock-bench-clone.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+# Private templates and runtime dir, so the benchmark neither sees nor disturbs anyone's VMs.
+export AIRLOCK_TEMPLATES="$work/templates" AIRLOCK_RUNTIME_DIR="$work/runtime"
+mkdir -p "$AIRLOCK_TEMPLATES" "$AIRLOCK_RUNTIME_DIR"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+"$root/airlock" version >/dev/null # build first, outside the timed parts
+echo "bench-clone: $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, git $(git rev-parse --short HEAD 2>/dev/null || echo '?'), load $(load)"
+
+template=bench256
+"$root/airlock" template create "$template" --memory 256 --prepare 'true' 2>&1 | tail -1
+
+echo
+echo "== airlock bench-clone $template $clones --budget-mib $budget_mib --max-clones $max_clones"
+"$root/airlock" bench-clone "$template" "$clones" --budget-mib "$budget_mib" --max-clones "$max_clones" | tee "$work/airlock.txt"
+
+echo
+echo "== airlock clone $template -- true, each from a fresh JVM (the CLI), $cli_runs runs; load $(load)"
+cli=()
+for _ in $(seq "$cli_runs"); do
+  t0=$(date +%s%N)
+  "$root/airlock" clone "$template" -- true
+  cli+=($(( ($(date +%s%N) - t0) / 1000000 )))
+done
+cli_p50=$(printf '%s\n' "${cli[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo "airlock_cli_clone_true_ms p50 $cli_p50 (runs: ${cli[*]})"
+
+echo
+echo "== QEMU: save once, restore $restores times; load $(load)"
+qemu_status=0
+AIRLOCK_WITH_QEMU=1 "$root/scripts/setup-host.sh" || echo "bench-clone: could not install qemu-system-misc (see above)" >&2
+if qemu="$(command -v qemu-system-riscv64)"; then
+  echo "qemu: $("$qemu" --version | head -1)"
+  kernel="$("$root/airlock" kernel)"
+  # A line every few ms without timers: QEMU < 10.2 loses pending timers across a save and restore.
+  "$root/airlock" initrd "$work/tick.cpio" -- sh -c 'while true; do echo tick; i=0; while [ $i -lt 300 ]; do i=$((i+1)); done; done'
+  base_cmdline="$(sed -n '/BASE_CMDLINE = /,/;/p' "$root/airlock-vmm/src/main/java/dev/airlock/vmm/VmConfig.java" \
+    | grep -o '"[^"]*"' | tr -d '"' | tr -d '\n')"
+  [ -n "$base_cmdline" ] || { echo "bench-clone: cannot read BASE_CMDLINE from VmConfig.java" >&2; exit 1; }
+  qemu_cmdline="${base_cmdline/earlycon=sbi/earlycon=uart8250,mmio,0x10000000} quiet"
+  java "$root/scripts/bench/QemuRestoreBench.java" --qemu "$qemu" --kernel "$kernel" --initrd "$work/tick.cpio" \
+    --append "$qemu_cmdline" --work "$work" --restores "$restores" | tee "$work/qemu.txt" || qemu_status=$?
+else
+  echo "bench-clone: QEMU IS NOT INSTALLED; no comparison" >&2
+  qemu_status=1
+fi
+
+echo
+echo "== summary (p50); load $(load)"
+a_insn=$(awk '$1 == "clone_to_first_insn" {print $2}' "$work/airlock.txt")
+a_agent=$(awk '$1 == "clone_to_agent_true" {print $2}' "$work/airlock.txt")
+printf '%-52s %12s\n' "airlock clone -> first instruction (in-process)" "$(awk -v v="$a_insn" 'BEGIN {printf "%.3f ms", v/1000}')"
+printf '%-52s %12s\n' "airlock clone -> agent ran 'true' (in-process)" "$(awk -v v="$a_agent" 'BEGIN {printf "%.1f ms", v/1000}')"
+printf '%-52s %12s\n' "airlock CLI clone -- true (fresh JVM, whole process)" "$cli_p50 ms"
+grep -E '^(stopped by|per clone|idle CPU|clones_per_GiB|alive)' "$work/airlock.txt" | sed 's/^/airlock density: /'
+if [ "$qemu_status" = 0 ]; then
+  q_run=$(awk '$1 == "qemu_start_to_running_ms" {print $2}' "$work/qemu.txt")
+  q_line=$(awk '$1 == "qemu_start_to_next_line_ms" {print $2}' "$work/qemu.txt")
+  printf '%-52s %12s\n' "qemu process start -> running (-incoming, cont)" "$q_run ms"
+  printf '%-52s %12s\n' "qemu process start -> next console line" "$q_line ms"
+  awk -v a="$a_insn" -v q="$q_run" 'BEGIN {printf "ratio airlock clone->first insn / qemu start->running: %.4f (%.0fx quicker)\n", a/1000/q, q/(a/1000)}'
+  awk -v a="$cli_p50" -v q="$q_line" 'BEGIN {printf "ratio airlock CLI clone->true done / qemu start->next line: %.2f\n", a/q}'
+fi
+exit "$qemu_status"
