@@ -53,22 +53,30 @@ final class RuntimeDir {
     /** Claims the lowest free guest CID; the caller releases it with {@link #releaseCid}. */
     long claimCid() throws IOException {
         Path cids = Files.createDirectories(root.resolve("cids"));
-        for (long cid = FIRST_CID; cid < FIRST_CID + 1_000_000; cid++) {
+        // Start after this process's last claim: a process making thousands of clones must not probe
+        // every CID it holds each time. Wrapping around finds the ones released meanwhile.
+        long start = nextCid.get();
+        for (long n = 0; n < CID_RANGE; n++) {
+            long cid = FIRST_CID + Math.floorMod(start - FIRST_CID + n, CID_RANGE);
             Path claim = cids.resolve(Long.toString(cid));
             try {
                 Files.writeString(claim, ProcessHandle.current().pid() + "\n", java.nio.file.StandardOpenOption.CREATE_NEW,
                         java.nio.file.StandardOpenOption.WRITE);
+                nextCid.set(cid + 1);
                 return cid;
             } catch (FileAlreadyExistsException e) {
                 // Taken, unless its process died without cleaning up.
                 if (!ownerAlive(claim)) {
                     Files.deleteIfExists(claim);
-                    cid--;
+                    n--;
                 }
             }
         }
         throw new IOException("no free guest CID under " + cids);
     }
+
+    private static final long CID_RANGE = 1_000_000;
+    private static final java.util.concurrent.atomic.AtomicLong nextCid = new java.util.concurrent.atomic.AtomicLong(FIRST_CID);
 
     void releaseCid(long cid) {
         try {

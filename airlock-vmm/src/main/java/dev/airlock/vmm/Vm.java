@@ -63,6 +63,9 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     static final List<String> ISA_EXTENSIONS = java.util.stream.Stream.concat(
             MachineLayout.DEFAULT_ISA_EXTENSIONS.stream(), java.util.stream.Stream.of("sstc")).toList();
 
+    /** One for the process: seeding a SecureRandom per VM costs a clone more than the rest of its setup. */
+    private static final SecureRandom ENTROPY = new SecureRandom();
+
     private final VmConfig config;
     private final GuestMemory ram;
     private final Bus bus = new Bus();
@@ -110,7 +113,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         bus.register("clint", AddressMap.CLINT_GPA, Clint.SIZE_BYTES, clint);
         bus.register("uart", AddressMap.UART_GPA, Uart16550.SIZE_BYTES, uart);
         bus.register("finisher", AddressMap.TEST_FINISHER_GPA, 0x1000, new TestFinisher(this));
-        vmGenerationId = new VmGenerationId(new SecureRandom(), plic.source(AddressMap.VMGENID_IRQ));
+        vmGenerationId = new VmGenerationId(ENTROPY, plic.source(AddressMap.VMGENID_IRQ));
         bus.register("vmgenid", AddressMap.VMGENID_GPA, VmGenerationId.SIZE_BYTES, vmGenerationId);
         this.plic = plic;
         for (int slot = 0; slot < AddressMap.VIRTIO_MMIO_SLOTS; slot++) {
@@ -193,7 +196,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             initrdEnd = initrdStart + initrd.length;
         }
         byte[] seed = new byte[32];
-        new SecureRandom().nextBytes(seed);
+        ENTROPY.nextBytes(seed);
         List<Long> virtio = new ArrayList<>();
         for (int slot = 0; slot < AddressMap.VIRTIO_MMIO_SLOTS; slot++) virtio.add(AddressMap.virtioMmioGpa(slot));
         byte[] dtb = MachineDeviceTree.build(new MachineLayout(harts.length, RAM_BASE, config.memoryBytes(),
