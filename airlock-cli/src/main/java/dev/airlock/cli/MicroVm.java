@@ -120,8 +120,9 @@ final class MicroVm implements AutoCloseable {
                          DeviceEventLoop devices, java.io.OutputStream console) throws IOException {
         long t0 = System.nanoTime();
         try {
+            List<Disk> disks = template.disks();
             Vm vm = Vm.forSnapshot(template.snapshot(), console, pool);
-            return withDevices(vm, List.of(), name, runtime, pool, devices, template, t0, System.nanoTime());
+            return withDevices(vm, disks, name, runtime, pool, devices, template, t0, System.nanoTime());
         } catch (BootException e) {
             throw new IOException(e.getMessage(), e);
         }
@@ -217,7 +218,7 @@ final class MicroVm implements AutoCloseable {
         old.awaitEnd(Duration.ofSeconds(30));
         Vm fresh = Vm.forSnapshot(template.snapshot(), old.consoleOutput(), pool);
         try {
-            Attached a = attach(fresh, List.of(), cid, runtime.vsockSocket(name), devices, template);
+            Attached a = attach(fresh, template.disks(), cid, runtime.vsockSocket(name), devices, template);
             vm = fresh;
             proxy = a.proxy();
             balloon = a.balloon();

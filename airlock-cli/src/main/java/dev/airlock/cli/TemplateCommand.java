@@ -30,7 +30,7 @@ import java.util.Properties;
  */
 final class TemplateCommand {
     static final String USAGE = """
-            usage: airlock template create NAME [--memory MiB] [--cpus N] [--kernel FILE] [--append ARGS]
+            usage: airlock template create NAME [--memory MiB] [--cpus N] [--kernel FILE] [--append ARGS] [--disk IMAGE,ro]...
                                                 [--prepare 'SHELL COMMAND']... [--share-content] [--timeout SECONDS]
                    airlock template ls
                    airlock template rm NAME
@@ -105,14 +105,19 @@ final class TemplateCommand {
             } else if (args[i].equals("--prepare")) {
                 if (i + 1 >= args.length) throw new UsageException("--prepare needs a shell command");
                 prepare.add(args[++i]);
-            } else if (args[i].equals("--disk") || args[i].equals("--initrd") || args[i].equals("--name")) {
-                throw new UsageException(args[i] + " is not supported for templates yet (disks cannot be saved in a snapshot)");
+            } else if (args[i].equals("--initrd") || args[i].equals("--name")) {
+                throw new UsageException(args[i] + " does not apply to templates (they need the agent's initramfs and have a name)");
             } else {
                 runArgs.add(args[i]);
             }
         }
         RunCommand.Options o = RunCommand.parse(runArgs.toArray(String[]::new), false);
         if (!o.command().isEmpty()) throw new UsageException("template create takes --prepare commands, not a command after --");
+        for (MicroVm.Disk d : o.disks()) {
+            if (!d.readOnly()) {
+                throw new UsageException("a template's disks must be read-only (--disk " + d.path() + ",ro): its clones share them");
+            }
+        }
         if (templates.exists(name)) {
             err.println("airlock: template '" + name + "' exists; delete it first with: airlock template rm " + name);
             return ExitCodes.USAGE;
@@ -122,7 +127,7 @@ final class TemplateCommand {
         try {
             GuestAssets assets = GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr());
             kernel = o.kernel() != null ? o.kernel() : assets.kernelImage();
-            initrd = assets.agentInitramfs(MicroVm.modules(false));
+            initrd = assets.agentInitramfs(MicroVm.modules(!o.disks().isEmpty()));
         } catch (GuestAssetException e) {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.VM_FAILED;
@@ -134,7 +139,7 @@ final class TemplateCommand {
              DeviceEventLoop devices = DeviceEventLoop.start(1, "airlock-virtio")) {
             MicroVm machine;
             try {
-                machine = MicroVm.create(config, List.of(), "template-" + name + "-" + ProcessHandle.current().pid(),
+                machine = MicroVm.create(config, o.disks(), "template-" + name + "-" + ProcessHandle.current().pid(),
                         RuntimeDir.fromEnvironment(), pool, devices);
             } catch (BootException | IOException e) {
                 err.println("airlock: " + e.getMessage());
@@ -172,6 +177,7 @@ final class TemplateCommand {
                 info.setProperty("airlock", Main.version());
                 info.setProperty("storedBytes", Long.toString(stored));
                 info.setProperty("shareContent", Boolean.toString(shareContent));
+                info.setProperty("disks", Templates.describeDisks(o.disks()));
                 templates.commit(staging, name, info);
                 err.printf("airlock: template %s saved in %.1f s: %d MiB of guest memory, %.1f MiB stored (%.0f MiB reported free)%n",
                         name, (System.nanoTime() - t0) / 1e9, o.memoryMiB(), stored / (double) (1 << 20), reported / (double) (1 << 20));

@@ -110,6 +110,17 @@ final class Templates {
         }
     }
 
+    /** The disks as {@link Template#disks} reads them: path, then size and mtime of a file. */
+    static String describeDisks(List<MicroVm.Disk> disks) throws IOException {
+        var lines = new ArrayList<String>();
+        for (MicroVm.Disk d : disks) {
+            String spec = d.path().toString();
+            lines.add(spec.startsWith("store:") ? spec
+                    : d.path().toAbsolutePath() + "\t" + Files.size(d.path()) + "\t" + Files.getLastModifiedTime(d.path()).toMillis());
+        }
+        return String.join("\n", lines);
+    }
+
     /** A directory to build template {@code name} in; {@link #commit} makes it the template. */
     Path stagingDir(String name) throws IOException {
         Files.createDirectories(root);
@@ -189,6 +200,32 @@ final class Templates {
         Snapshot snapshot() { return snapshot; }
 
         Properties info() { return info; }
+
+        /**
+         * The read-only disks its clones attach, in their slots, checked to be the files the template
+         * was made with (same size and modification time): the saved guest may cache their blocks.
+         */
+        List<MicroVm.Disk> disks() throws IOException {
+            var out = new ArrayList<MicroVm.Disk>();
+            String text = info.getProperty("disks", "");
+            for (String line : text.split("\n")) {
+                if (line.isBlank()) continue;
+                String[] f = line.split("\t");
+                Path path = Path.of(f[0]);
+                if (!f[0].startsWith("store:")) {
+                    if (!Files.isRegularFile(path)) {
+                        throw new IOException("template '" + name + "' needs its disk " + path + ", which is gone");
+                    }
+                    String now = Files.size(path) + "\t" + Files.getLastModifiedTime(path).toMillis();
+                    if (f.length < 3 || !now.equals(f[1] + "\t" + f[2])) {
+                        throw new IOException("disk " + path + " changed since template '" + name
+                                + "' was made; its clones would see stale data. Make the template again");
+                    }
+                }
+                out.add(new MicroVm.Disk(path, true));
+            }
+            return out;
+        }
 
         /** Whether its clones offer their own pages for content-based merging (template create --share-content). */
         boolean sharesContent() { return Boolean.parseBoolean(info.getProperty("shareContent", "false")); }

@@ -35,6 +35,7 @@ class TemplateSystemTest {
     static final String TEMPLATE = "counter";
     static Path templates;
     static Path runtime;
+    static Path disk;
 
     @BeforeAll
     static void createTemplate() throws Exception {
@@ -42,7 +43,16 @@ class TemplateSystemTest {
         runtime = Files.createTempDirectory("airlock-runtime");
         System.setProperty("airlock.templatesDir", templates.toString());
         System.setProperty("airlock.runtimeDir", runtime.toString());
-        var r = airlock("template", "create", TEMPLATE, "--memory", "256", "--share-content",
+        Path root = Files.createDirectories(templates.resolve("disk-root"));
+        Files.writeString(root.resolve("hello.txt"), "from a read-only disk\n");
+        disk = runtime.resolve("shared.img");
+        String mke2fs = Files.isExecutable(Path.of("/usr/sbin/mke2fs")) ? "/usr/sbin/mke2fs" : "/sbin/mke2fs";
+        Process mk = new ProcessBuilder(mke2fs, "-q", "-F", "-t", "ext4", "-d", root.toString(), disk.toString(), "16M")
+                .redirectErrorStream(true).start();
+        String mkOut = new String(mk.getInputStream().readAllBytes());
+        assertEquals(0, mk.waitFor(), mkOut);
+        var r = airlock("template", "create", TEMPLATE, "--memory", "256", "--share-content", "--disk", disk + ",ro",
+                "--prepare", "mkdir -p /mnt/d && mount -o ro /dev/vda /mnt/d",
                 "--prepare", "(i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 1; done) >/dev/null 2>&1 &",
                 "--prepare", "sleep 2; echo prepared > /tmp/prepared");
         System.out.println("template create: " + r);
@@ -65,7 +75,7 @@ class TemplateSystemTest {
     @Test @Order(1)
     void aCloneCarriesOnTheTemplatesWork() throws Exception {
         var r = airlock("clone", TEMPLATE, "--", "sh", "-c",
-                "cat /tmp/prepared; a=$(cat /tmp/counter); sleep 3; b=$(cat /tmp/counter); echo $a $b; grep -c . /proc/uptime");
+                "cat /tmp/prepared; a=$(cat /tmp/counter); sleep 3; b=$(cat /tmp/counter); echo $a $b; cat /mnt/d/hello.txt");
         assertEquals(0, r.exit(), r::toString);
         String[] lines = r.out().split("\n");
         assertEquals("prepared", lines[0], r::toString);
@@ -73,6 +83,7 @@ class TemplateSystemTest {
         int a = Integer.parseInt(ab[0]), b = Integer.parseInt(ab[1]);
         assertTrue(a >= 2, "the counter the template started must have been running before the save: " + r);
         assertTrue(b > a, "the counter must keep counting in the clone: " + r);
+        assertEquals("from a read-only disk", lines[2], "the template's mounted disk is there in the clone: " + r);
     }
 
     @Test @Order(2)
@@ -243,6 +254,14 @@ class TemplateSystemTest {
     }
 
     @Test @Order(7)
+    void aTemplateWhoseDiskChangedIsRefused() throws Exception {
+        Files.setLastModifiedTime(disk, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        var r = airlock("clone", TEMPLATE, "--", "true");
+        assertNotEquals(0, r.exit(), r::toString);
+        assertTrue(r.err().contains("changed since template"), r::toString);
+    }
+
+    @Test @Order(8)
     void aTemplateNobodyUsesIsDeleted() throws Exception {
         var r = airlock("template", "rm", TEMPLATE);
         assertEquals(0, r.exit(), r::toString);

@@ -151,6 +151,24 @@ public final class VirtioBlock implements VirtioDevice {
         driverFeatures = 0;
     }
 
+    /**
+     * Requests are served whole within {@link #processQueue}, so a stopped VM has none in flight and
+     * the queue positions say everything. Only a read-only disk can be saved: clones of one template
+     * share the disk, and the guest's page cache in the saved memory must keep matching it.
+     */
+    @Override
+    public byte[] saveState() {
+        if (!backend.readOnly()) {
+            throw new IllegalStateException("a writable disk cannot be saved in a template yet; attach it read-only (IMAGE,ro)");
+        }
+        return new byte[0];
+    }
+
+    @Override
+    public void restoreState(java.nio.ByteBuffer state) {
+        if (!backend.readOnly()) throw new IllegalStateException("a restored disk must be read-only, as it was saved");
+    }
+
     @Override
     public boolean processQueue(int queueIndex) {
         VirtQueue q = queue;
