@@ -275,8 +275,9 @@ public final class Hart implements HartInterrupts {
     private boolean isHot(int slot) {
         char[] heat = curHeat;
         if (heat == null) curHeat = heat = code.heat(curPageHva);
-        int count = heat[slot];
-        if (count < 0xffff) heat[slot] = (char) (count + 1);
+        int i = slot & (CodeCache.HEAT_SLOTS - 1);
+        int count = heat[i];
+        if (count < 0xffff) heat[i] = (char) (count + 1);
         return count >= Math.min(jitThreshold, 0xfffe);
     }
 
