@@ -1,0 +1,90 @@
+package dev.airlock.memory;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A clone's RAM mapped from a template file: copy-on-write, zero runs as the zero page, discard and reset. */
+class TemplateMemoryTest {
+    static final long BASE = 0x8000_0000L;
+    static final int PAGES = 64;
+    static final long PAGE = GuestMemory.PAGE_SIZE;
+
+    /** Pages 2..5 and 40 hold their page number in every byte; the rest is a hole. */
+    static Path templateFile(Path dir) throws Exception {
+        Path file = dir.resolve("vm.mem");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            for (int p : new int[] {2, 3, 4, 5, 40}) {
+                byte[] page = new byte[(int) PAGE];
+                java.util.Arrays.fill(page, (byte) p);
+                ch.write(ByteBuffer.wrap(page), p * PAGE);
+            }
+            ch.truncate(PAGES * PAGE);
+            if (ch.size() < PAGES * PAGE) ch.write(ByteBuffer.allocate(1), PAGES * PAGE - 1);
+        }
+        return file;
+    }
+
+    static byte at(GuestMemory m, int page, int offset) {
+        return m.read(BASE + page * PAGE + offset, 1)[0];
+    }
+
+    @Test
+    void aCloneReadsTheTemplateWritesPrivatelyAndResets(@TempDir Path dir) throws Exception {
+        Path file = templateFile(dir);
+        byte[] before = Files.readAllBytes(file);
+        try (TemplateImage image = TemplateImage.open(file, PAGES * PAGE, new long[] {2, 4, 40, 1});
+             GuestMemory a = GuestMemory.fromTemplate(BASE, image);
+             GuestMemory b = GuestMemory.fromTemplate(BASE, image);
+             FrameAccounting accounting = FrameAccounting.open()) {
+            assertEquals(2, image.runCount());
+            assertEquals(5, image.dataPages());
+            assertEquals(3, at(a, 3, 100));
+            assertEquals(40, at(a, 40, 4095));
+            assertEquals(0, at(a, 20, 0));
+            assertEquals(FrameKind.TEMPLATE, accounting.kindOf(a.hvaOf(BASE + 3 * PAGE)));
+            assertEquals(FrameKind.ZERO, accounting.kindOf(a.hvaOf(BASE + 20 * PAGE)), "a hole reads as the host's zero page");
+
+            a.write(BASE + 3 * PAGE, new byte[] {99});
+            a.write(BASE + 20 * PAGE, new byte[] {77});
+            assertEquals(99, at(a, 3, 0));
+            assertEquals(3, at(b, 3, 0), "a clone's write is its own");
+            assertEquals(0, at(b, 20, 0));
+            assertEquals(FrameKind.PRIVATE, accounting.kindOf(a.hvaOf(BASE + 3 * PAGE)));
+            assertArrayEquals(before, Files.readAllBytes(file), "the template file never changes");
+
+            // Freed memory comes back as the zero page, even over template data.
+            a.discard(BASE + 2 * PAGE, 2 * PAGE);
+            assertEquals(0, at(a, 2, 0));
+            assertEquals(0, at(a, 3, 0));
+            assertEquals(4, at(a, 4, 0));
+            assertEquals(FrameKind.ZERO, accounting.kindOf(a.hvaOf(BASE + 3 * PAGE)));
+
+            a.resetToTemplate();
+            assertEquals(2, at(a, 2, 0));
+            assertEquals(3, at(a, 3, 0));
+            assertEquals(0, at(a, 20, 0));
+            FrameUsage usage = accounting.classify(a.hvaOf(BASE), PAGES * PAGE);
+            assertEquals(0, usage.privatePages(), "a reset clone owns no frame: " + usage);
+        }
+    }
+
+    @Test
+    void badRunsAreRefused(@TempDir Path dir) throws Exception {
+        Path file = templateFile(dir);
+        long size = PAGES * PAGE;
+        assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {2}));
+        assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {4, 2, 2, 1}));
+        assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {60, 8}));
+        assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {1, 0}));
+        try (GuestMemory own = new GuestMemory(BASE, size)) {
+            assertThrows(IllegalStateException.class, own::resetToTemplate);
+        }
+    }
+}
