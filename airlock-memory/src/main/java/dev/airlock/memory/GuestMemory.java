@@ -95,6 +95,19 @@ public final class GuestMemory implements AutoCloseable {
     /** Whether {@link #offerForMerging} was called; new mappings (discard, reset) are offered too. */
     private volatile boolean mergeable;
 
+    /**
+     * Whether the page at {@code hva} (in this RAM) is still the template's frame: mapped from its file
+     * and not copied by a write. Then its contents are the template's, the same in every clone. Touches
+     * the page first, so an untouched template page is faulted in from the file rather than reported
+     * absent. False for RAM not made from a template.
+     */
+    public boolean mapsTemplateFrame(long hva) {
+        if (template == null || Long.compareUnsigned(hva - hvaBase, sizeBytes) >= 0) return false;
+        byte unused = HostMemory.ALL.get(ValueLayout.JAVA_BYTE, hva);
+        long entry = dev.airlock.sys.PageMap.selfEntry(hva);
+        return dev.airlock.sys.PageMapEntry.present(entry) && dev.airlock.sys.PageMapEntry.fileOrSharedAnon(entry);
+    }
+
     /** The template this RAM maps copy-on-write, or null for a VM's own memory. */
     public TemplateImage template() { return template; }
 

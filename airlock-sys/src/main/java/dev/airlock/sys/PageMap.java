@@ -182,4 +182,31 @@ public final class PageMap implements AutoCloseable {
             channel = null;
         }
     }
+
+    // ---------------------------------------------------------------- single lookups
+
+    private static FileChannel sharedChannel;
+    private static final ByteBuffer SHARED_ENTRY = ByteBuffer.allocateDirect(PageMapEntry.BYTES).order(ByteOrder.nativeOrder());
+
+    /**
+     * This process's pagemap entry for the page at {@code hva}, read with one positional read on a
+     * channel shared by the process; 0 (not present) if it cannot be read. Thread safe, for rare
+     * single lookups (a hart asking whether a page it starts to run is still a template's), not ranges.
+     */
+    public static synchronized long selfEntry(long hva) {
+        long offset = (hva / Mman.pageSizeBytes()) * PageMapEntry.BYTES;
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try {
+                if (sharedChannel == null || !sharedChannel.isOpen()) sharedChannel = FileChannel.open(SELF, StandardOpenOption.READ);
+                SHARED_ENTRY.clear();
+                while (SHARED_ENTRY.hasRemaining()) {
+                    if (sharedChannel.read(SHARED_ENTRY, offset + SHARED_ENTRY.position()) < 0) return 0;
+                }
+                return SHARED_ENTRY.getLong(0);
+            } catch (IOException e) {
+                sharedChannel = null; // closed by an interrupt, say: reopen once, else answer "not present"
+            }
+        }
+        return 0;
+    }
 }

@@ -44,12 +44,19 @@ public final class CodeCache {
     private final char[][][] heat;
     private final int pageCount;
     private volatile Hart[] harts = new Hart[0];
+    private final dev.airlock.memory.GuestMemory ram;
+    /** Decoded pages shared by every clone of this RAM's template, or null for RAM of its own. */
+    private final SharedPages shared;
+    private long sharedPagesUsed;
     private long invalidations;
     private final int maxBlocks;
     private int liveBlocks;
     private long blocksTranslated, blockFlushes, translateNanos, firstTranslateNanos;
 
     public CodeCache(dev.airlock.memory.GuestMemory ram) {
+        this.ram = ram;
+        this.shared = ram.template() == null || !SHARE_TEMPLATE_CODE ? null
+                : SHARED.computeIfAbsent(ram.template(), t -> new SharedPages((int) (t.sizeBytes() >>> 12)));
         this.ramHvaBase = ram.hvaOf(ram.baseGpa());
         this.ramBaseGpa = ram.baseGpa();
         this.pageCount = (int) (ram.sizeBytes() >>> 12);
@@ -62,6 +69,51 @@ public final class CodeCache {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("airlock: translator: " + stats())));
         }
     }
+
+    /** {@code -Dairlock.cpu.shareTemplateCode=false} gives every clone its own decoded copy of the template's code. */
+    static final boolean SHARE_TEMPLATE_CODE = !"false".equals(System.getProperty("airlock.cpu.shareTemplateCode"));
+    private static final java.util.concurrent.ConcurrentHashMap<dev.airlock.memory.TemplateImage, SharedPages> SHARED =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Decoded code of one template's pages, shared by all its clones while a clone's page is still the
+     * template's frame, so a thousand clones decode its kernel once, not a thousand times. Decoding a
+     * slot is a pure function of the page's bytes (instructions that cross into the next page are never
+     * cached), so harts of several VMs may fill slots concurrently: they write the same value. A shared
+     * array is never zeroed or marked dead: a clone that writes the page only lets go of it.
+     */
+    static final class SharedPages {
+        private final long[][][] pages;
+
+        SharedPages(int pageCount) {
+            pages = new long[(pageCount + CHUNK_PAGES - 1) >>> CHUNK_SHIFT][][];
+        }
+
+        synchronized long[] page(int gfn) {
+            long[][] chunk = pages[gfn >>> CHUNK_SHIFT];
+            if (chunk == null) chunk = pages[gfn >>> CHUNK_SHIFT] = new long[CHUNK_PAGES][];
+            long[] p = chunk[gfn & CHUNK_MASK];
+            if (p == null) p = chunk[gfn & CHUNK_MASK] = new long[SLOTS + 1];
+            return p;
+        }
+
+        boolean owns(int gfn, long[] p) {
+            long[][] chunk = pages[gfn >>> CHUNK_SHIFT];
+            return chunk != null && chunk[gfn & CHUNK_MASK] == p;
+        }
+
+        synchronized int pageCount() {
+            int n = 0;
+            for (long[][] chunk : pages) {
+                if (chunk == null) continue;
+                for (long[] p : chunk) if (p != null) n++;
+            }
+            return n;
+        }
+    }
+
+    /** Pages of this VM's code that use the template's shared decoded pages now. */
+    public synchronized long sharedPagesInUse() { return sharedPagesUsed; }
 
     /** The translator's counters, for measurements. */
     public synchronized String stats() {
@@ -188,10 +240,18 @@ public final class CodeCache {
         synchronized (this) {
             p = pageOf(gfn);
             if (p == null) {
-                p = new long[SLOTS + 1];
-                setPage(gfn, p);
                 long pageHva = hva & ~0xfffL;
+                boolean template = shared != null && ram.mapsTemplateFrame(pageHva);
+                p = template ? shared.page(gfn) : new long[SLOTS + 1];
+                setPage(gfn, p);
                 for (Hart h : harts) h.revokeWrite(pageHva);
+                // A store that got in before the revoke made the page this VM's own: decode it privately.
+                if (template && !ram.mapsTemplateFrame(pageHva)) {
+                    p = new long[SLOTS + 1];
+                    setPage(gfn, p);
+                } else if (template) {
+                    sharedPagesUsed++;
+                }
             }
             return p;
         }
@@ -209,8 +269,15 @@ public final class CodeCache {
             long[] p = pageOf(gfn);
             if (p == null) return;
             setPage(gfn, null);
-            p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
-            Arrays.fill(p, 0, SLOTS, 0);
+            if (shared != null && shared.owns(gfn, p)) {
+                // Other clones still run this array: let go of it, and make this VM's harts look the
+                // page up again (at once for the storing hart, at their next poll or fence.i for others).
+                sharedPagesUsed--;
+                for (Hart h : harts) h.forgetCodePage();
+            } else {
+                p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
+                Arrays.fill(p, 0, SLOTS, 0);
+            }
             dropBlocks(gfn);
             char[][] heatChunk = heat[gfn >>> CHUNK_SHIFT];
             if (heatChunk != null) heatChunk[gfn & CHUNK_MASK] = null; // new code starts cold

@@ -655,6 +655,12 @@ public final class Hart implements HartInterrupts {
         return d;
     }
 
+    /** Makes the hart look its code page up again before its next instruction dispatch, and poll soon (any thread). */
+    void forgetCodePage() {
+        curPageKey = -1;
+        pollNow = true;
+    }
+
     /** Drops this hart's write permission for a RAM page that now holds decoded code (any thread). */
     void revokeWrite(long pageHva) {
         for (int i = 0; i < TLB_SIZE; i++) {

@@ -45,8 +45,9 @@ final class Sbi {
                 if (fn == 0) error = forEachHart(h, a0, a1, HartAction.IPI, 0, 0); else error = ERR_NOT_SUPPORTED;
             }
             case EXT_RFENCE -> {
-                // Remote fence.i needs nothing (no decoded code survives stores); sfence variants drop TLBs.
-                if (fn == 0) error = forEachHart(h, a0, a1, HartAction.NONE, 0, 0);
+                // Remote fence.i: the harts look their code page up again (a clone may have let go of a
+                // page shared with its template); sfence variants drop TLBs.
+                if (fn == 0) error = forEachHart(h, a0, a1, HartAction.REFETCH, 0, 0);
                 else if (fn >= 1 && fn <= 2) error = forEachHart(h, a0, a1, HartAction.FLUSH_TLB, a2, x[13]);
                 else error = ERR_NOT_SUPPORTED;
             }
@@ -107,7 +108,7 @@ final class Sbi {
         };
     }
 
-    private enum HartAction { NONE, IPI, FLUSH_TLB }
+    private enum HartAction { IPI, FLUSH_TLB, REFETCH }
 
     /** Applies an action to the harts in an SBI hart mask; base -1 means all harts. */
     private static long forEachHart(Hart self, long mask, long base, HartAction action, long startVa, long sizeBytes) {
@@ -130,7 +131,7 @@ final class Sbi {
                         t.requestRemoteFlush();
                     }
                 }
-                case NONE -> { }
+                case REFETCH -> t.forgetCodePage();
             }
         }
         if (base != -1 && base >= count) return ERR_INVALID_PARAM;

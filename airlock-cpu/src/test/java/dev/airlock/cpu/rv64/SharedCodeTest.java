@@ -1,0 +1,53 @@
+package dev.airlock.cpu.rv64;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.airlock.memory.GuestMemory;
+import dev.airlock.memory.TemplateImage;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Clones of one template share its decoded code until a clone writes a page. */
+class SharedCodeTest {
+    static final long BASE = 0x8000_0000L;
+
+    @Test
+    void clonesShareTheTemplatesDecodedPagesUntilOneWritesThem(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("vm.mem");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ByteBuffer code = ByteBuffer.allocate(2 * 4096);
+            while (code.hasRemaining()) code.putInt(0x00000013); // nop
+            ch.write(code.flip(), 0);
+            ch.truncate(64 * 4096);
+            if (ch.size() < 64 * 4096) ch.write(ByteBuffer.allocate(1), 64 * 4096 - 1);
+        }
+        try (TemplateImage image = TemplateImage.open(file, 64 * 4096, new long[] {0, 2});
+             GuestMemory a = GuestMemory.fromTemplate(BASE, image);
+             GuestMemory b = GuestMemory.fromTemplate(BASE, image);
+             GuestMemory own = new GuestMemory(BASE, 64 * 4096)) {
+            CodeCache ca = new CodeCache(a), cb = new CodeCache(b), co = new CodeCache(own);
+            long[] pa = ca.page(a.hvaOf(BASE)), pb = cb.page(b.hvaOf(BASE));
+            assertSame(pa, pb, "two clones run one decoded copy of a template page");
+            assertEquals(1, ca.sharedPagesInUse());
+            assertNotSame(pa, co.page(own.hvaOf(BASE)), "RAM of its own decodes its own");
+            assertNotSame(ca.page(a.hvaOf(BASE + 0x1000)), pa);
+
+            // a writes the page (as a store to code does: invalidate, then the store lands).
+            ca.invalidate(a.hvaOf(BASE));
+            a.write(BASE + 8, new byte[] {0x73, 0, 0x10, 0x10});
+            assertEquals(0, pa[CodeCache.DEAD], "the shared copy is not marked dead for the others");
+            long[] mine = ca.page(a.hvaOf(BASE));
+            assertNotSame(pa, mine, "after its write, a decodes the page privately");
+            assertSame(pa, cb.page(b.hvaOf(BASE)), "b still shares it");
+            assertEquals(1, ca.sharedPagesInUse());
+
+            // A page the clone wrote before it ever ran it is decoded privately from the start.
+            b.write(BASE + 0x1000, new byte[] {0x13, 0, 0, 0});
+            assertNotSame(ca.page(a.hvaOf(BASE + 0x1000)), cb.page(b.hvaOf(BASE + 0x1000)));
+        }
+    }
+}
