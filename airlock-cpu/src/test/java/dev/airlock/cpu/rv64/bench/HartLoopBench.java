@@ -33,8 +33,8 @@ import org.openjdk.jmh.annotations.Warmup;
 public class HartLoopBench {
     static final int INSTRUCTIONS = 1_000_000;
 
-    /** interpreter: the predecoded fast path; reference: every instruction through the reference interpreter; translator: hot blocks as JVM bytecode. */
-    @Param({"interpreter", "reference", "translator"})
+    /** interpreter: the predecoded fast path; reference: every instruction through the reference interpreter; translator: hot blocks as JVM bytecode (translator-warm: first tier only). */
+    @Param({"interpreter", "reference", "translator", "translator-warm"})
     String engine;
 
     HartBenchSupport machine;
