@@ -1,5 +1,11 @@
 package dev.airlock.cpu.rv64;
 
+import static dev.airlock.memory.HostMemory.ALL;
+import static dev.airlock.memory.HostMemory.I16;
+import static dev.airlock.memory.HostMemory.I32;
+import static dev.airlock.memory.HostMemory.I64;
+import static dev.airlock.memory.HostMemory.I8;
+
 /**
  * A run of guest instructions translated to JVM bytecode ({@link BlockTranslator}); each block is the
  * one instance of its own hidden class, so HotSpot compiles it like any hot method and unloads it
@@ -28,6 +34,25 @@ abstract class Block {
     int runs;
 
     // Small helpers the generated code calls; HotSpot inlines them.
+
+    // Host memory at a host virtual address the block's inline TLB lookup found (see Hart.load64):
+    // ALL is a static final segment over the whole address space, so the access compiles to a plain move.
+
+    static long ram8(long hva) { return ALL.get(I8, hva); }
+
+    static long ram16(long hva) { return ALL.get(I16, hva); }
+
+    static long ram32(long hva) { return ALL.get(I32, hva); }
+
+    static long ram64(long hva) { return ALL.get(I64, hva); }
+
+    static void ramStore8(long hva, long v) { ALL.set(I8, hva, (byte) v); }
+
+    static void ramStore16(long hva, long v) { ALL.set(I16, hva, (short) v); }
+
+    static void ramStore32(long hva, long v) { ALL.set(I32, hva, (int) v); }
+
+    static void ramStore64(long hva, long v) { ALL.set(I64, hva, v); }
 
     static long slt(long a, long b) { return a < b ? 1 : 0; }
 

@@ -120,9 +120,12 @@ final class BlockTranslator {
     // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (index << 13 | 4096 + the
     // offset from the block's start of the instruction that may trap; followed jumps can go backwards),
     // 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the trap, 13 instructions retired
-    // by earlier turns of a loop, 14.. guest registers, two slots each.
+    // by earlier turns of a loop, 14.. guest registers, two slots each; then, in blocks with loads or stores,
+    // the hart's data TLB arrays and context (read once: nothing that continues a block changes them) and
+    // the scratch of an inline TLB lookup.
     private static final int HART = 1, PC = 2, BUDGET = 4, X = 5, AT = 6, COUNT = 7, NEXT = 8, TMP = 10, THROWN = 12,
-            BASE = 13, REGS = 14;
+            BASE = 13, REGS = 14, R_TAG = REGS + 64, R_DELTA = R_TAG + 1, W_TAG = R_TAG + 2, W_DELTA = R_TAG + 3,
+            DATA_CTX = R_TAG + 4, VA = R_TAG + 6, TLB_INDEX = R_TAG + 8;
 
     /** Opcodes of generic instructions that leave fetch alone, so the block goes on after them. */
     private static boolean continuesAfterGeneric(int insn) {
@@ -140,8 +143,9 @@ final class BlockTranslator {
 
     /**
      * Translates the block at {@code startOffset} of a page, or returns {@link Block#NONE} when there is
-     * nothing worth translating there. With {@code inlineMemory} its loads and stores call the methods
-     * the interpreter inlines too (fastest code, slowest to compile); without, out-of-line ones.
+     * nothing worth translating there. With {@code inlineMemory} its loads and stores look up the TLB
+     * inline and access host memory directly, calling out of line only on a miss (for C2); without, they
+     * are calls (for the bytecode interpreter and C1).
      */
     static Block translate(Source source, int startOffset, boolean inlineMemory) {
         Run run = collect(source, startOffset);
@@ -246,8 +250,12 @@ final class BlockTranslator {
     private static final class Emitter {
         final CodeBuilder c;
         final int used, written, startOffset;
-        /** "" to call Hart.load64 and friends (inlined), "outOfLine" for the calls HotSpot keeps out of line. */
-        final String memoryPrefix;
+        /**
+         * Whether loads and stores look up the TLB inline and touch host memory directly (hot blocks, for C2),
+         * or call Hart.outOfLineLoad64 and friends: the inline path goes through MemorySegment's VarHandle
+         * chain, which is slow in the bytecode interpreter and costly for C1 while a block is still warm.
+         */
+        final boolean inlineMemory;
         final Label exit;
         final Label loopHead;
         int length;
@@ -255,7 +263,7 @@ final class BlockTranslator {
 
         Emitter(CodeBuilder c, int used, int written, int startOffset, boolean inlineMemory) {
             this.c = c;
-            this.memoryPrefix = inlineMemory ? "" : "outOfLine";
+            this.inlineMemory = inlineMemory;
             this.used = used;
             this.written = written;
             this.startOffset = startOffset;
@@ -365,6 +373,15 @@ final class BlockTranslator {
                     c.lstore(slot(r));
                 }
             }
+            if (inlineMemory && hasMemoryAccess(ops, n)) {
+                c.aload(HART).getfield(CD_HART, "tlbRTag", CD_LONGS).astore(R_TAG);
+                c.aload(HART).getfield(CD_HART, "tlbRDelta", CD_LONGS).astore(R_DELTA);
+                c.aload(HART).getfield(CD_HART, "tlbWTag", CD_LONGS).astore(W_TAG);
+                c.aload(HART).getfield(CD_HART, "tlbWDelta", CD_LONGS).astore(W_DELTA);
+                c.aload(HART).getfield(CD_HART, "dataCtx", CD_int).i2l().lstore(DATA_CTX);
+                c.lconst_0().lstore(VA);
+                c.iconst_0().istore(TLB_INDEX);
+            }
             c.iconst_0().istore(AT);
             c.iconst_0().istore(COUNT);
             c.iconst_0().istore(BASE);
@@ -454,39 +471,65 @@ final class BlockTranslator {
                 }
                 case Decoder.LB, Decoder.LH, Decoder.LW, Decoder.LD, Decoder.LBU, Decoder.LHU, Decoder.LWU -> {
                     mayTrap(index, delta);
-                    c.aload(HART);
-                    address(rs1, imm);
-                    String method = (memoryPrefix.isEmpty() ? "l" : memoryPrefix + "L") + switch (op) {
-                        case Decoder.LB, Decoder.LBU -> "oad8";
-                        case Decoder.LH, Decoder.LHU -> "oad16";
-                        case Decoder.LW, Decoder.LWU -> "oad32";
-                        default -> "oad64";
+                    int size = switch (op) {
+                        case Decoder.LB, Decoder.LBU -> 1;
+                        case Decoder.LH, Decoder.LHU -> 2;
+                        case Decoder.LW, Decoder.LWU -> 4;
+                        default -> 8;
                     };
-                    c.invokevirtual(CD_HART, method, MTD_LOAD);
-                    switch (op) {
-                        case Decoder.LB -> c.l2i().i2b().i2l();
-                        case Decoder.LH -> c.l2i().i2s().i2l();
-                        case Decoder.LW -> c.l2i().i2l();
-                        case Decoder.LBU -> { constant(0xffL); c.land(); }
-                        case Decoder.LHU -> { constant(0xffffL); c.land(); }
-                        case Decoder.LWU -> { constant(0xffffffffL); c.land(); }
-                        default -> { }
+                    if (!inlineMemory) {
+                        c.aload(HART);
+                        address(rs1, imm);
+                        c.invokevirtual(CD_HART, "outOfLineLoad" + 8 * size, MTD_LOAD);
+                        loadExtend(op);
+                        write(rd);
+                        return false;
                     }
+                    // Hart.load64 and friends, with the TLB hit inline and the rest (fill, MMIO, faults) a call.
+                    address(rs1, imm);
+                    c.lstore(VA);
+                    Label miss = c.newLabel(), done = c.newLabel();
+                    tlbLookup(R_TAG, size, miss);
+                    c.lload(VA).aload(R_DELTA).iload(TLB_INDEX).laload().ladd();
+                    c.invokestatic(CD_BLOCK, "ram" + 8 * size, MTD_LOAD);
+                    c.goto_(done);
+                    c.labelBinding(miss);
+                    c.aload(HART).lload(VA).invokevirtual(CD_HART, "outOfLineLoad" + 8 * size, MTD_LOAD);
+                    c.labelBinding(done);
+                    loadExtend(op);
                     write(rd);
                 }
                 case Decoder.SB, Decoder.SH, Decoder.SW, Decoder.SD -> {
                     mayTrap(index, delta);
-                    c.aload(HART);
-                    address(rs1, imm);
-                    read(rs2);
-                    String method = (memoryPrefix.isEmpty() ? "s" : memoryPrefix + "S") + switch (op) {
-                        case Decoder.SB -> "tore8";
-                        case Decoder.SH -> "tore16";
-                        case Decoder.SW -> "tore32";
-                        default -> "tore64";
+                    int size = switch (op) {
+                        case Decoder.SB -> 1;
+                        case Decoder.SH -> 2;
+                        case Decoder.SW -> 4;
+                        default -> 8;
                     };
-                    c.invokevirtual(CD_HART, method, MTD_STORE);
+                    // A write TLB hit is never a code page (Hart.revokeWrite), so only a miss can drop code.
+                    if (!inlineMemory) {
+                        c.aload(HART);
+                        address(rs1, imm);
+                        read(rs2);
+                        c.invokevirtual(CD_HART, "outOfLineStore" + 8 * size, MTD_STORE);
+                        codeWrittenCheck(delta + len, index + 1);
+                        return false;
+                    }
+                    address(rs1, imm);
+                    c.lstore(VA);
+                    Label miss = c.newLabel(), done = c.newLabel();
+                    tlbLookup(W_TAG, size, miss);
+                    c.lload(VA).aload(W_DELTA).iload(TLB_INDEX).laload().ladd();
+                    read(rs2);
+                    c.invokestatic(CD_BLOCK, "ramStore" + 8 * size, MTD_STORE);
+                    c.goto_(done);
+                    c.labelBinding(miss);
+                    c.aload(HART).lload(VA);
+                    read(rs2);
+                    c.invokevirtual(CD_HART, "outOfLineStore" + 8 * size, MTD_STORE);
                     codeWrittenCheck(delta + len, index + 1);
+                    c.labelBinding(done);
                 }
                 case Decoder.GENERIC -> {
                     mayTrap(index, delta);
@@ -510,11 +553,59 @@ final class BlockTranslator {
             return false;
         }
 
+        /** Sign or zero extends the loaded value on the stack as the load {@code op} does. */
+        void loadExtend(int op) {
+            switch (op) {
+                case Decoder.LB -> c.l2i().i2b().i2l();
+                case Decoder.LH -> c.l2i().i2s().i2l();
+                case Decoder.LW -> c.l2i().i2l();
+                case Decoder.LBU -> { constant(0xffL); c.land(); }
+                case Decoder.LHU -> { constant(0xffffL); c.land(); }
+                case Decoder.LWU -> { constant(0xffffffffL); c.land(); }
+                default -> { }
+            }
+        }
+
+        static boolean hasMemoryAccess(long[] ops, int n) {
+            for (int k = 0; k < n; k++) {
+                switch ((int) ops[k] & 0x7f) {
+                    case Decoder.LB, Decoder.LH, Decoder.LW, Decoder.LD, Decoder.LBU, Decoder.LHU, Decoder.LWU,
+                         Decoder.SB, Decoder.SH, Decoder.SW, Decoder.SD -> { return true; }
+                    default -> { }
+                }
+            }
+            return false;
+        }
+
         void address(int rs1, int imm) {
             read(rs1);
             if (imm != 0) {
                 constant((long) imm);
                 c.ladd();
+            }
+        }
+
+        /**
+         * Jumps to {@code miss} unless the TLB at {@code tags} holds the page of the address in VA for the
+         * data context, with all {@code size} bytes inside it (as Hart.load64 checks); leaves the index in TLB_INDEX.
+         */
+        void tlbLookup(int tags, int size, Label miss) {
+            c.lload(VA);
+            constant(12);
+            c.lushr().l2i();
+            constant(Hart.TLB_MASK);
+            c.iand().istore(TLB_INDEX);
+            c.aload(tags).iload(TLB_INDEX).laload();
+            c.lload(VA);
+            constant(Hart.PAGE_MASK);
+            c.land().lload(DATA_CTX).lor().lcmp();
+            c.ifne(miss);
+            if (size > 1) {
+                c.lload(VA).l2i();
+                constant(0xfff);
+                c.iand();
+                constant(0x1000 - size);
+                c.if_icmpgt(miss);
             }
         }
 

@@ -33,8 +33,9 @@ public final class Hart implements HartInterrupts {
     public static final int HSM_STARTED = 0, HSM_STOPPED = 1;
 
     private static final int POLL_INTERVAL = 1024;
-    private static final int TLB_BITS = 8, TLB_SIZE = 1 << TLB_BITS, TLB_MASK = TLB_SIZE - 1;
-    private static final long PAGE_MASK = ~0xfffL;
+    // Package-private: translated blocks repeat the TLB lookup of load64 and friends inline.
+    static final int TLB_BITS = 8, TLB_SIZE = 1 << TLB_BITS, TLB_MASK = TLB_SIZE - 1;
+    static final long PAGE_MASK = ~0xfffL;
     private static final int ACCESS_READ = 0, ACCESS_WRITE = 1, ACCESS_EXEC = 2;
 
     private static final VarHandle MIP_HANDLE;

@@ -16,9 +16,11 @@ final class HartHarness implements Platform, AutoCloseable {
 
     HartHarness() { this(false); }
 
-    HartHarness(boolean sbi) {
+    HartHarness(boolean sbi) { this(sbi, MmioHandler.NONE); }
+
+    HartHarness(boolean sbi, MmioHandler mmio) {
         TimeBase time = () -> ticks;
-        hart = new Hart(0, mem, new CodeCache(mem), MmioHandler.NONE, time, this, sbi);
+        hart = new Hart(0, mem, new CodeCache(mem), mmio, time, this, sbi);
         hart.reset(RAM, Hart.PRIV_M, 0, 0);
     }
 

@@ -29,12 +29,13 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:-DontCompileHugeMethods",
         "-XX:CompileCommand=quiet", "-XX:CompileCommand=dontinline,dev.airlock.cpu.rv64.Hart::outOfLine*",
-        "-XX:CompileCommand=MaxNodeLimit,dev/airlock/cpu/rv64/TranslatedBlock*.*,1"})
+        "-XX:CompileCommand=MaxNodeLimit,dev/airlock/cpu/rv64/TranslatedBlock*.*,1",
+        "-XX:CompileCommand=CompileThresholdScaling,dev/airlock/cpu/rv64/TranslatedBlock*.*,0.01"})
 public class HartLoopBench {
     static final int INSTRUCTIONS = 1_000_000;
 
-    /** interpreter: the predecoded fast path; reference: every instruction through the reference interpreter; translator: hot blocks as JVM bytecode. */
-    @Param({"interpreter", "reference", "translator"})
+    /** interpreter: the predecoded fast path; reference: every instruction through the reference interpreter; translator: hot blocks as JVM bytecode (translator-warm: first tier only). */
+    @Param({"interpreter", "reference", "translator", "translator-warm"})
     String engine;
 
     HartBenchSupport machine;
