@@ -3,7 +3,8 @@
 # scanning costs. Makes a 256 MiB template, starts N clones in one process that each copy the guest's
 # busybox binary into tmpfs COPIES times (identical pages within and across clones, written after the
 # clone, so they are the clones' private frames), with the host's KSM on at a given scan rate, and
-# samples pages saved against ksmd's CPU time from the clones' start. The host's KSM settings are put back at the end.
+# samples what KSM saved for the clones' process (its ksm_stat profit: merged pages minus KSM's own
+# bookkeeping) against ksmd's CPU time from the clones' start. The host's KSM settings are put back at the end.
 # Needs root (it writes /sys/kernel/mm/ksm).
 #   scripts/bench-sharing.sh [--clones N] [--copies K] [--pages-to-scan P] [--sleep-ms S] [--seconds T]
 set -euo pipefail
@@ -41,21 +42,23 @@ cpu() { awk '{print $14 + $15}' "/proc/$ksmd/stat"; }
 # KSM runs from before the clones start: their pages are counted as they are written and merged.
 echo "$pages_to_scan" > $ksm/pages_to_scan; echo "$sleep_ms" > $ksm/sleep_millisecs; echo 1 > $ksm/run
 sleep 2
-base_sharing=$(cat $ksm/pages_sharing) base_cpu=$(cpu)
+base_cpu=$(cpu)
 # Each clone fills tmpfs with identical copies, then idles while KSM works.
 "$root/airlock" clone share -n "$clones" --timeout $((seconds + 300)) -- sh -c \
   "for i in \$(seq $copies); do cat /bin/busybox > /tmp/copy\$i; done; sleep $((seconds + 60))" \
   > "$work/clones.out" 2>&1 &
-clone_pid=$!
-printf "%6s %12s %12s %14s %16s\n" "sec" "saved_MiB" "shared_frames" "ksmd_cpu_s" "MiB_per_cpu_s"
+clone_pid=$! # the launcher execs the JVM, so this is the process holding the clones
+# What KSM saved for this process (/proc/PID/ksm_stat): the host-wide counters also move with other processes.
+profit() { awk '/ksm_process_profit/ {print $2}' "/proc/$clone_pid/ksm_stat" 2>/dev/null || echo 0; }
+merging() { awk '/ksm_merging_pages/ {print $2}' "/proc/$clone_pid/ksm_stat" 2>/dev/null || echo 0; }
+printf "%6s %12s %14s %14s %16s\n" "sec" "saved_MiB" "merged_pages" "ksmd_cpu_s" "MiB_per_cpu_s"
 start=$(date +%s)
 for t in $(seq 5 5 "$seconds"); do
   sleep $(( start + t - $(date +%s) ))
-  sharing=$(( $(cat $ksm/pages_sharing) - base_sharing ))
   used=$(( $(cpu) - base_cpu ))
-  awk -v t="$t" -v s="$sharing" -v f="$(cat $ksm/pages_shared)" -v c="$used" -v hz="$hz" 'BEGIN {
-    mib = s * 4096 / 1048576; cs = c / hz
-    printf "%6d %12.1f %12d %14.2f %16s\n", t, mib, f, cs, (cs > 0 ? sprintf("%.1f", mib / cs) : "-") }'
+  awk -v t="$t" -v p="$(profit)" -v m="$(merging)" -v c="$used" -v hz="$hz" 'BEGIN {
+    mib = p / 1048576; cs = c / hz
+    printf "%6d %12.1f %14d %14.2f %16s\n", t, mib, m, cs, (cs > 0 ? sprintf("%.1f", mib / cs) : "-") }'
 done
 echo "each clone wrote $copies copies of the guest's /bin/busybox (1.6 MB each): $(( clones * copies * 1577 / 1024 )) MiB in all, of which one copy is enough; full scans: $(cat $ksm/full_scans); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo 0 > $ksm/run
