@@ -57,6 +57,16 @@ final class MicroVm implements AutoCloseable {
         }
     }
 
+    /** The kernel (the user's, else Debian's) and the agent's initramfs, with the disk modules if there are disks. */
+    record BootFiles(Path kernel, byte[] initrd) {
+        static BootFiles forAgent(RunCommand.Options o) throws dev.airlock.guest.assets.GuestAssetException {
+            var assets = dev.airlock.guest.assets.GuestAssets.open(dev.airlock.guest.assets.GuestAssets.defaultCacheDir(),
+                    dev.airlock.guest.assets.ProgressListener.stderr());
+            return new BootFiles(o.kernel() != null ? o.kernel() : assets.kernelImage(),
+                    assets.agentInitramfs(modules(!o.disks().isEmpty())));
+        }
+    }
+
     static List<String> modules(boolean disks) {
         var all = new ArrayList<>(AGENT_MODULES);
         if (disks) all.addAll(1, DISK_MODULES);

@@ -3,8 +3,6 @@ package dev.airlock.cli;
 import dev.airlock.guest.agent.AgentClient;
 import dev.airlock.guest.agent.AgentException;
 import dev.airlock.guest.assets.GuestAssetException;
-import dev.airlock.guest.assets.GuestAssets;
-import dev.airlock.guest.assets.ProgressListener;
 import dev.airlock.vmm.VmConfig;
 import dev.airlock.vmm.VmResult;
 import dev.airlock.vmm.boot.BootException;
@@ -40,16 +38,15 @@ final class StartCommand {
         if (!o.command().isEmpty()) throw new UsageException("start takes no command; use 'airlock exec " + name + " -- CMD'");
         if (o.initrd() != null) throw new UsageException("start needs the agent's initramfs; --initrd is for 'airlock run'");
         Duration timeout = timeoutGiven ? o.timeout() : Duration.ofDays(365);
-        Path kernel;
-        byte[] initrd;
+        MicroVm.BootFiles boot;
         try {
-            GuestAssets assets = GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr());
-            kernel = o.kernel() != null ? o.kernel() : assets.kernelImage();
-            initrd = assets.agentInitramfs(MicroVm.modules(!o.disks().isEmpty()));
+            boot = MicroVm.BootFiles.forAgent(o);
         } catch (GuestAssetException e) {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.VM_FAILED;
         }
+        Path kernel = boot.kernel();
+        byte[] initrd = boot.initrd();
         String cmdline = RunCommand.cmdline(o);
         OutputStream console = o.console() ? out : new CommandOutputFilter(out, false, false);
         VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, cmdline, console);

@@ -6,8 +6,6 @@ import dev.airlock.guest.agent.ExecProcess;
 import dev.airlock.guest.agent.ExecRequest;
 import dev.airlock.guest.agent.ExitStatus;
 import dev.airlock.guest.assets.GuestAssetException;
-import dev.airlock.guest.assets.GuestAssets;
-import dev.airlock.guest.assets.ProgressListener;
 import dev.airlock.vmm.VmConfig;
 import dev.airlock.vmm.VmResult;
 import dev.airlock.vmm.boot.BootException;
@@ -122,16 +120,15 @@ final class TemplateCommand {
             err.println("airlock: template '" + name + "' exists; delete it first with: airlock template rm " + name);
             return ExitCodes.USAGE;
         }
-        Path kernel;
-        byte[] initrd;
+        MicroVm.BootFiles boot;
         try {
-            GuestAssets assets = GuestAssets.open(GuestAssets.defaultCacheDir(), ProgressListener.stderr());
-            kernel = o.kernel() != null ? o.kernel() : assets.kernelImage();
-            initrd = assets.agentInitramfs(MicroVm.modules(!o.disks().isEmpty()));
+            boot = MicroVm.BootFiles.forAgent(o);
         } catch (GuestAssetException e) {
             err.println("airlock: " + e.getMessage());
             return ExitCodes.VM_FAILED;
         }
+        Path kernel = boot.kernel();
+        byte[] initrd = boot.initrd();
         VmConfig config = new VmConfig(o.cpus(), o.memoryMiB() << 20, kernel, initrd, RunCommand.cmdline(o),
                 o.console() ? out : new CommandOutputFilter(out, false, false));
         long t0 = System.nanoTime();
