@@ -11,7 +11,6 @@ import dev.airlock.memory.HostFrameTotals;
 import dev.airlock.memory.ProcessMemory;
 import dev.airlock.vmm.Vm;
 import dev.airlock.vmm.sched.HartPool;
-import dev.airlock.vmm.snapshot.SnapshotMemory;
 import dev.airlock.vmm.virtio.DeviceEventLoop;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -94,13 +93,10 @@ final class CloneBench {
         }
     }
 
+    /** The whole number at {@code args[i]}, named after the flag before it (the run options' parser). */
     private static int intValue(String[] args, int i) throws UsageException {
-        if (i >= args.length) throw new UsageException(args[i - 1] + " needs a number");
-        try {
-            return Integer.parseInt(args[i]);
-        } catch (NumberFormatException e) {
-            throw new UsageException("'" + args[i] + "' is not a whole number");
-        }
+        String flag = i > 1 ? args[i - 1] : "ROUNDS";
+        return (int) RunCommand.number(flag, RunCommand.value(args, i, flag), 0, Integer.MAX_VALUE);
     }
 
     // ---------------------------------------------------------------- latency
@@ -220,7 +216,7 @@ final class CloneBench {
         long[] map = new long[rounds], unmap = new long[rounds];
         for (int i = -20; i < rounds; i++) {
             long t0 = System.nanoTime();
-            GuestMemory ram = SnapshotMemory.map(template.snapshot(), Vm.RAM_BASE);
+            GuestMemory ram = template.snapshot().mapMemory(Vm.RAM_BASE);
             long t1 = System.nanoTime();
             ram.close();
             long t2 = System.nanoTime();

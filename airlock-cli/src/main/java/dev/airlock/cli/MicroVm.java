@@ -27,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -311,14 +312,16 @@ final class MicroVm implements AutoCloseable {
                 balloon.bytesReported(), instructions, (System.nanoTime() - startedNanos) / 1_000_000, process[0], process[1]);
     }
 
-    /** Waits for the guest agent, retrying while the guest boots, until the timeout or the VM's end. */
     private static final Duration MAX_REQUEST_WAIT = Duration.ofMinutes(2);
 
+    /**
+     * Waits for the guest agent, retrying while the guest boots, until the timeout or the VM's end.
+     * Its requests may then wait as long as the connection could (10 s to 2 min): a clone among a
+     * hundred on two cores answers slowly.
+     */
     AgentClient connectAgent(Duration timeout) throws AgentException, InterruptedException {
         Vm current = vm;
-        // Requests wait as long as the connection may: a clone among a hundred on two cores answers slowly.
-        Duration request = timeout.compareTo(AgentClient.DEFAULT_TIMEOUT) < 0 ? AgentClient.DEFAULT_TIMEOUT
-                : timeout.compareTo(MAX_REQUEST_WAIT) > 0 ? MAX_REQUEST_WAIT : timeout;
+        Duration request = Collections.max(List.of(AgentClient.DEFAULT_TIMEOUT, Collections.min(List.of(timeout, MAX_REQUEST_WAIT))));
         return AgentClient.awaitVsock(vsockSocket(), timeout, current::hasEnded, request);
     }
 

@@ -115,10 +115,14 @@ final class Templates {
         var lines = new ArrayList<String>();
         for (MicroVm.Disk d : disks) {
             String spec = d.path().toString();
-            lines.add(spec.startsWith("store:") ? spec
-                    : d.path().toAbsolutePath() + "\t" + Files.size(d.path()) + "\t" + Files.getLastModifiedTime(d.path()).toMillis());
+            lines.add(spec.startsWith("store:") ? spec : d.path().toAbsolutePath() + "\t" + fingerprint(d.path()));
         }
         return String.join("\n", lines);
+    }
+
+    /** Size and modification time, which tell whether a disk changed since a template was made with it. */
+    private static String fingerprint(Path file) throws IOException {
+        return Files.size(file) + "\t" + Files.getLastModifiedTime(file).toMillis();
     }
 
     /** A directory to build template {@code name} in; {@link #commit} makes it the template. */
@@ -173,7 +177,7 @@ final class Templates {
             Files.delete(d.resolve(LOCK_FILE));
         }
         Files.delete(d);
-        if (open != null) OPEN.remove(d.toAbsolutePath().normalize(), open);
+        if (open != null && OPEN.remove(d.toAbsolutePath().normalize(), open)) open.snapshot().close();
     }
 
     /** An open template: its verified snapshot and who in this process uses it. */
@@ -216,8 +220,7 @@ final class Templates {
                     if (!Files.isRegularFile(path)) {
                         throw new IOException("template '" + name + "' needs its disk " + path + ", which is gone");
                     }
-                    String now = Files.size(path) + "\t" + Files.getLastModifiedTime(path).toMillis();
-                    if (f.length < 3 || !now.equals(f[1] + "\t" + f[2])) {
+                    if (f.length < 3 || !fingerprint(path).equals(f[1] + "\t" + f[2])) {
                         throw new IOException("disk " + path + " changed since template '" + name
                                 + "' was made; its clones would see stale data. Make the template again");
                     }

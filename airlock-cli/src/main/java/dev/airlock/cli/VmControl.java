@@ -46,10 +46,6 @@ final class VmControl implements AutoCloseable {
         this.server = UnixSocketServer.start(path, "the control socket", this::serve);
     }
 
-    static VmControl listen(Path path, Supplier<VmStatus> status, Runnable stop) throws IOException {
-        return new VmControl(path, status, stop, () -> "this VM was booted, not cloned from a template; nothing to reset to");
-    }
-
     static VmControl listen(Path path, Supplier<VmStatus> status, Runnable stop, Reset reset) throws IOException {
         return new VmControl(path, status, stop, reset);
     }

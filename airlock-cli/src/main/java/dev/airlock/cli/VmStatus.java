@@ -80,19 +80,11 @@ record VmStatus(String name, long pid, long cid, int cpus, long memoryBytes, Str
 
     /** {Rss, Pss} of this process in bytes, from smaps_rollup; -1 where the kernel does not say. */
     static long[] processRssPss() {
-        long rss = -1, pss = -1;
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/smaps_rollup"))) {
-                if (line.startsWith("Rss:")) rss = kib(line);
-                else if (line.startsWith("Pss:")) pss = kib(line);
-            }
-        } catch (IOException | RuntimeException e) {
-            // Not Linux, or no smaps_rollup (before 4.14): leave -1.
+            var m = dev.airlock.memory.ProcessMemory.readSelf();
+            return new long[] {m.rssBytes(), m.pssBytes()};
+        } catch (RuntimeException e) {
+            return new long[] {-1, -1}; // not Linux, or no smaps_rollup (before 4.14)
         }
-        return new long[] {rss, pss};
-    }
-
-    private static long kib(String line) {
-        return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
     }
 }

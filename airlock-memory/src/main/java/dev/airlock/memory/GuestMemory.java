@@ -1,6 +1,8 @@
 package dev.airlock.memory;
 
 import dev.airlock.sys.Mman;
+import dev.airlock.sys.PageMap;
+import dev.airlock.sys.PageMapEntry;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -45,7 +47,7 @@ public final class GuestMemory implements AutoCloseable {
         this.ram = Mman.reserve(sizeBytes);
         this.hvaBase = ram.address();
         try {
-            mapFromTemplate(0, sizeBytes);
+            mapFromTemplate();
         } catch (RuntimeException e) {
             Mman.munmap(ram);
             throw e;
@@ -68,15 +70,13 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
-    /** Maps {@code [off, off + length)} of this RAM as the template has it: anonymous zero, then its data runs over it. */
-    private void mapFromTemplate(long off, long length) {
-        Mman.mapAnonymousFixed(hvaBase + off, length);
+    /** Maps this RAM as the template has it: anonymous zero, then its data runs over it. */
+    private void mapFromTemplate() {
+        Mman.mapAnonymousFixed(hvaBase, sizeBytes);
         long[] runs = template.runs();
-        long end = off + length;
         for (int i = 0; i < runs.length; i += 2) {
-            long runStart = runs[i] << PAGE_SHIFT, runEnd = (runs[i] + runs[i + 1]) << PAGE_SHIFT;
-            long from = Math.max(runStart, off), to = Math.min(runEnd, end);
-            if (from < to) Mman.mapFilePrivateFixed(hvaBase + from, to - from, template.fd(), from);
+            long from = runs[i] << PAGE_SHIFT;
+            Mman.mapFilePrivateFixed(hvaBase + from, runs[i + 1] << PAGE_SHIFT, template.fd(), from);
         }
     }
 
@@ -92,7 +92,7 @@ public final class GuestMemory implements AutoCloseable {
         mergeable = true;
     }
 
-    /** Whether {@link #offerForMerging} was called; new mappings (discard, reset) are offered too. */
+    /** Whether {@link #offerForMerging} was called; ranges {@link #discard} maps anew are offered too. */
     private volatile boolean mergeable;
 
     /**
@@ -103,23 +103,13 @@ public final class GuestMemory implements AutoCloseable {
      */
     public boolean mapsTemplateFrame(long hva) {
         if (template == null || Long.compareUnsigned(hva - hvaBase, sizeBytes) >= 0) return false;
-        byte unused = HostMemory.ALL.get(ValueLayout.JAVA_BYTE, hva);
-        long entry = dev.airlock.sys.PageMap.selfEntry(hva);
-        return dev.airlock.sys.PageMapEntry.present(entry) && dev.airlock.sys.PageMapEntry.fileOrSharedAnon(entry);
+        byte unused = HostMemory.ALL.get(HostMemory.I8, hva);
+        long entry = PageMap.selfEntry(hva);
+        return PageMapEntry.present(entry) && PageMapEntry.fileOrSharedAnon(entry);
     }
 
     /** The template this RAM maps copy-on-write, or null for a VM's own memory. */
     public TemplateImage template() { return template; }
-
-    /**
-     * Drops every private frame of a clone: its RAM is the template's again, as at creation.
-     * The VM must not run meanwhile, and its harts must drop decoded code and TLBs afterwards.
-     */
-    public void resetToTemplate() {
-        if (template == null) throw new IllegalStateException("this RAM was not made from a template");
-        mapFromTemplate(0, sizeBytes);
-        if (mergeable) offerForMerging();
-    }
 
     public long baseGpa() { return baseGpa; }
 

@@ -10,7 +10,7 @@ import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A clone's RAM mapped from a template file: copy-on-write, zero runs as the zero page, discard and reset. */
+/** A clone's RAM mapped from a template file: copy-on-write, zero runs as the zero page, discard. */
 class TemplateMemoryTest {
     static final long BASE = 0x8000_0000L;
     static final int PAGES = 64;
@@ -36,7 +36,7 @@ class TemplateMemoryTest {
     }
 
     @Test
-    void aCloneReadsTheTemplateWritesPrivatelyAndResets(@TempDir Path dir) throws Exception {
+    void aCloneReadsTheTemplateWritesPrivatelyAndDiscardsToTheZeroPage(@TempDir Path dir) throws Exception {
         Path file = templateFile(dir);
         byte[] before = Files.readAllBytes(file);
         try (TemplateImage image = TemplateImage.open(file, PAGES * PAGE, new long[] {2, 4, 40, 1});
@@ -65,13 +65,6 @@ class TemplateMemoryTest {
             assertEquals(0, at(a, 3, 0));
             assertEquals(4, at(a, 4, 0));
             assertEquals(FrameKind.ZERO, accounting.kindOf(a.hvaOf(BASE + 3 * PAGE)));
-
-            a.resetToTemplate();
-            assertEquals(2, at(a, 2, 0));
-            assertEquals(3, at(a, 3, 0));
-            assertEquals(0, at(a, 20, 0));
-            FrameUsage usage = accounting.classify(a.hvaOf(BASE), PAGES * PAGE);
-            assertEquals(0, usage.privatePages(), "a reset clone owns no frame: " + usage);
         }
     }
 
@@ -83,8 +76,5 @@ class TemplateMemoryTest {
         assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {4, 2, 2, 1}));
         assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {60, 8}));
         assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {1, 0}));
-        try (GuestMemory own = new GuestMemory(BASE, size)) {
-            assertThrows(IllegalStateException.class, own::resetToTemplate);
-        }
     }
 }

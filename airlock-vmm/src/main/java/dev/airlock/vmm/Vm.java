@@ -26,7 +26,6 @@ import dev.airlock.vmm.sched.HartTask;
 import dev.airlock.cpu.rv64.HartState;
 import dev.airlock.vmm.snapshot.MemoryFile;
 import dev.airlock.vmm.snapshot.Snapshot;
-import dev.airlock.vmm.snapshot.SnapshotMemory;
 import dev.airlock.vmm.virtio.VirtioMmioTransport;
 import java.io.OutputStream;
 import dev.airlock.vmm.snapshot.SnapshotFormatException;
@@ -36,8 +35,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Map;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -89,13 +86,11 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private boolean restored;
     /** The snapshot whose memory this VM's RAM maps, if it was made by {@link #forSnapshot}. */
     private Snapshot memoryFrom;
-    private final boolean linux;
 
     /** The machine around {@code ram}, which it owns from now on; nothing is loaded and nothing runs. */
     private Vm(VmConfig config, HartPool pool, GuestMemory ram, boolean linux) {
         this.config = config;
         this.ram = ram;
-        this.linux = linux;
         this.console = new ConsoleTap(config.console(), this::onPanic);
         harts = new Hart[config.cpus()];
         tasks = new HartTask[config.cpus()];
@@ -127,9 +122,10 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     public static Vm create(VmConfig config, HartPool pool) throws BootException {
         if (config.kernel() == null) throw new BootException("no kernel given; pass one with --kernel");
         KernelImage kernel = KernelImage.load(config.kernel(), RAM_BASE);
-        Vm vm = new Vm(config, pool, new GuestMemory(RAM_BASE, config.memoryBytes()), kernel.kind() == KernelImage.Kind.LINUX_IMAGE);
+        boolean linux = kernel.kind() == KernelImage.Kind.LINUX_IMAGE;
+        Vm vm = new Vm(config, pool, new GuestMemory(RAM_BASE, config.memoryBytes()), linux);
         try {
-            vm.loadAndPlaceHarts(kernel, vm.isLinux());
+            vm.loadAndPlaceHarts(kernel, linux);
         } catch (BootException | RuntimeException e) {
             vm.ram.close();
             throw e;
@@ -143,7 +139,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
      * it and {@link #start} it.
      */
     public static Vm forSnapshot(Snapshot snapshot, OutputStream console, HartPool pool) throws IOException {
-        GuestMemory ram = SnapshotMemory.map(snapshot, RAM_BASE);
+        GuestMemory ram = snapshot.mapMemory(RAM_BASE);
         Vm vm = new Vm(new VmConfig(snapshot.cpus(), snapshot.memoryBytes(), null, null, "", console), pool, ram, true);
         vm.memoryFrom = snapshot;
         return vm;
@@ -264,8 +260,6 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         StateFile.write(dir.resolve(Snapshot.STATE_FILE), sections);
     }
 
-    public static final String STATE_FILE = Snapshot.STATE_FILE;
-    public static final String MEMORY_FILE = Snapshot.MEMORY_FILE;
     static final String VIRTIO_TAG = "VIRT";
 
     /** Restores the snapshot in {@code dir} into this freshly created VM; see {@link #restore(Snapshot)}. */
@@ -299,7 +293,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             if (memoryFrom != snapshot) {
                 // Drop what the fresh VM loaded (kernel, device tree): the snapshot's holes must read as zeros.
                 ram.discard(ram.baseGpa(), ram.sizeBytes());
-                MemoryFile.load(snapshot.memoryFile(), snapshot.memoryChecksums(), ram);
+                snapshot.copyMemoryInto(ram);
                 code.invalidateRange(ram.baseGpa(), ram.sizeBytes());
             }
             for (Hart h : harts) HartState.restore(h, snapshot.section("HART", h.hartId()).buffer());
@@ -414,8 +408,6 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
 
     /** Where the guest's console output goes, as configured. */
     public OutputStream consoleOutput() { return config.console(); }
-
-    private boolean isLinux() { return linux; }
 
     // ---------------------------------------------------------------- Platform (called by harts)
 

@@ -72,8 +72,9 @@ public final class CodeCache {
 
     /** {@code -Dairlock.cpu.shareTemplateCode=false} gives every clone its own decoded copy of the template's code. */
     static final boolean SHARE_TEMPLATE_CODE = !"false".equals(System.getProperty("airlock.cpu.shareTemplateCode"));
-    private static final java.util.concurrent.ConcurrentHashMap<dev.airlock.memory.TemplateImage, SharedPages> SHARED =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    /** Weak: a template's decoded pages go once no VM's RAM (hence no CodeCache) refers to its image. */
+    private static final java.util.Map<dev.airlock.memory.TemplateImage, SharedPages> SHARED =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     /**
      * Decoded code of one template's pages, shared by all its clones while a clone's page is still the

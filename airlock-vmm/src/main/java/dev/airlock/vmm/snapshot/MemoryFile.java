@@ -165,17 +165,18 @@ public final class MemoryFile {
             throw new IOException("the saved memory is " + expected.sizeBytes() + " bytes but this VM has " + memory.sizeBytes());
         }
         verify(file, expected);
-        copyInto(file, expected, memory);
+        copyInto(file, memory);
     }
 
     /** {@link #load} without the verification, for a file a {@link Snapshot} has verified already. */
-    static void copyInto(Path file, Checksums expected, GuestMemory memory) throws IOException {
+    static void copyInto(Path file, GuestMemory memory) throws IOException {
+        long size = memory.sizeBytes();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MemorySegment ram = memory.segment();
             ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES);
             MemorySegment chunkSegment = MemorySegment.ofBuffer(chunk);
-            for (long done = 0; done < expected.sizeBytes(); done += CHUNK_BYTES) {
-                int n = (int) Math.min(CHUNK_BYTES, expected.sizeBytes() - done);
+            for (long done = 0; done < size; done += CHUNK_BYTES) {
+                int n = (int) Math.min(CHUNK_BYTES, size - done);
                 chunk.clear().limit(n);
                 while (chunk.hasRemaining()) {
                     if (ch.read(chunk, done + chunk.position()) < 0) throw new SnapshotFormatException(file, done, "truncated");

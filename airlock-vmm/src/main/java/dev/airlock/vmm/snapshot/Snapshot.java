@@ -1,5 +1,6 @@
 package dev.airlock.vmm.snapshot;
 
+import dev.airlock.memory.GuestMemory;
 import dev.airlock.memory.TemplateImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -114,12 +115,34 @@ public final class Snapshot {
     public MemoryFile.Checksums memoryChecksums() { return memory; }
 
     /**
-     * The memory file opened for mapping into VMs, copy-on-write: once per snapshot, kept open for
-     * the life of the process (mappings outlive it anyway).
+     * The memory file opened for mapping into VMs, copy-on-write: once per snapshot, kept open until
+     * {@link #close} (mappings outlive it anyway).
      */
     public synchronized TemplateImage image() {
         if (image == null) image = TemplateImage.open(memoryFile(), memoryBytes, dataRuns);
         return image;
+    }
+
+    /** RAM at {@code baseGpa} holding this snapshot's memory, mapped copy-on-write from its file: nothing is copied. */
+    public GuestMemory mapMemory(long baseGpa) throws IOException {
+        try {
+            return GuestMemory.fromTemplate(baseGpa, image());
+        } catch (dev.airlock.sys.ErrnoException e) {
+            throw new IOException("cannot map " + memoryFile() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Copies this snapshot's memory into {@code ram}, a fresh VM's RAM that reads as zeros (the file was verified at {@link #open}). */
+    public void copyMemoryInto(GuestMemory ram) throws IOException {
+        if (ram.sizeBytes() != memoryBytes) {
+            throw new IOException("the saved memory is " + memoryBytes + " bytes but this VM has " + ram.sizeBytes());
+        }
+        MemoryFile.copyInto(memoryFile(), ram);
+    }
+
+    /** Closes the memory file if it was opened for mapping; VMs that map it keep their mappings. */
+    public synchronized void close() {
+        if (image != null) image.close();
     }
 
     /** The section {@code tag} for {@code instance}, or a format error naming the state file. */

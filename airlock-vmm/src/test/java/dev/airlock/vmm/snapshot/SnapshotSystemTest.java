@@ -75,8 +75,8 @@ class SnapshotSystemTest {
                 long t0 = System.nanoTime();
                 vm.snapshot(dir);
                 System.out.printf("snapshot at tick %d in %.0f ms: state %d bytes, memory file %d MiB apparent, %d KiB on disk%n",
-                        savedAt, (System.nanoTime() - t0) / 1e6, Files.size(dir.resolve(Vm.STATE_FILE)),
-                        Files.size(dir.resolve(Vm.MEMORY_FILE)) >> 20, allocatedKiB(dir.resolve(Vm.MEMORY_FILE)));
+                        savedAt, (System.nanoTime() - t0) / 1e6, Files.size(dir.resolve(Snapshot.STATE_FILE)),
+                        Files.size(dir.resolve(Snapshot.MEMORY_FILE)) >> 20, allocatedKiB(dir.resolve(Snapshot.MEMORY_FILE)));
             } finally {
                 vm.close();
             }
