@@ -95,6 +95,9 @@ public final class GuestMemory implements AutoCloseable {
     /** Whether {@link #offerForMerging} was called; ranges {@link #discard} maps anew are offered too. */
     private volatile boolean mergeable;
 
+    @SuppressWarnings("unused")
+    private static volatile byte touched;
+
     /**
      * Whether the page at {@code hva} (in this RAM) is still the template's frame: mapped from its file
      * and not copied by a write. Then its contents are the template's, the same in every clone. Touches
@@ -103,7 +106,9 @@ public final class GuestMemory implements AutoCloseable {
      */
     public boolean mapsTemplateFrame(long hva) {
         if (template == null || Long.compareUnsigned(hva - hvaBase, sizeBytes) >= 0) return false;
-        byte unused = HostMemory.ALL.get(HostMemory.I8, hva);
+        // Into a volatile field: a load whose value went unused was compiled away, the page stayed
+        // absent, and every clone after the first decoded the template's code privately.
+        touched = HostMemory.ALL.get(HostMemory.I8, hva);
         long entry = PageMap.selfEntry(hva);
         return PageMapEntry.present(entry) && PageMapEntry.fileOrSharedAnon(entry);
     }

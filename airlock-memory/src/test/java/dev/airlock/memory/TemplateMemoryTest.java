@@ -77,4 +77,21 @@ class TemplateMemoryTest {
         assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {60, 8}));
         assertThrows(IllegalArgumentException.class, () -> TemplateImage.open(file, size, new long[] {1, 0}));
     }
+
+    @Test
+    void untouchedTemplatePagesAreReportedAsTheTemplatesOnceTheCheckIsCompiled(@TempDir Path dir) throws Exception {
+        int pages = 32768; // enough calls for HotSpot to compile the check, which once dropped its touch of the page
+        Path file = dir.resolve("big.mem");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {1}), (long) pages * PAGE - 1); // sparse: reads as zeros from the file
+        }
+        try (TemplateImage image = TemplateImage.open(file, (long) pages * PAGE, new long[] {0, pages});
+             GuestMemory clone = GuestMemory.fromTemplate(BASE, image)) {
+            int notTemplate = 0;
+            for (int i = 0; i < pages; i++) {
+                if (!clone.mapsTemplateFrame(clone.hvaOf(BASE + (long) i * PAGE))) notTemplate++;
+            }
+            assertEquals(0, notTemplate, "pages of the template's file that the clone never touched before");
+        }
+    }
 }
