@@ -56,7 +56,7 @@ public final class CodeCache {
     public CodeCache(dev.airlock.memory.GuestMemory ram) {
         this.ram = ram;
         this.shared = ram.template() == null || !SHARE_TEMPLATE_CODE ? null
-                : SHARED.computeIfAbsent(ram.template(), t -> new SharedPages((int) (t.sizeBytes() >>> 12)));
+                : SHARED.computeIfAbsent(ram.template(), t -> new SharedPages((int) (t.sizeBytes() >>> 12), MAX_BLOCKS));
         this.ramHvaBase = ram.hvaOf(ram.baseGpa());
         this.ramBaseGpa = ram.baseGpa();
         this.pageCount = (int) (ram.sizeBytes() >>> 12);
@@ -64,12 +64,14 @@ public final class CodeCache {
         this.pages = new long[chunks][][];
         this.blocks = new Block[chunks][][];
         this.heat = new char[chunks][][];
-        this.maxBlocks = Integer.getInteger("airlock.cpu.jitMaxBlocks", 20_000);
+        this.maxBlocks = MAX_BLOCKS;
         if (Boolean.getBoolean("airlock.cpu.jitStats")) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("airlock: translator: " + stats())));
         }
     }
 
+    /** Live translated blocks per VM, and per template for those its clones share, before all are dropped. */
+    static final int MAX_BLOCKS = Integer.getInteger("airlock.cpu.jitMaxBlocks", 20_000);
     /** {@code -Dairlock.cpu.shareTemplateCode=false} gives every clone its own decoded copy of the template's code. */
     static final boolean SHARE_TEMPLATE_CODE = !"false".equals(System.getProperty("airlock.cpu.shareTemplateCode"));
     /** Weak: a template's decoded pages go once no VM's RAM (hence no CodeCache) refers to its image. */
@@ -77,30 +79,85 @@ public final class CodeCache {
             java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     /**
-     * Decoded code of one template's pages, shared by all its clones while a clone's page is still the
-     * template's frame, so a thousand clones decode its kernel once, not a thousand times. Decoding a
-     * slot is a pure function of the page's bytes (instructions that cross into the next page are never
-     * cached), so harts of several VMs may fill slots concurrently: they write the same value. A shared
-     * array is never zeroed or marked dead: a clone that writes the page only lets go of it.
+     * Decoded code of one template's pages, with their translated blocks and head counts, shared by all
+     * its clones while a clone's page is still the template's frame: a thousand clones decode and
+     * translate its kernel once, not a thousand times, and heads get hot from all clones' runs. Decoding
+     * a slot is a pure function of the page's bytes (instructions that cross into the next page are never
+     * cached), and so is a block (position independent, given the hart it runs on), so harts of several
+     * VMs may fill slots concurrently: they write the same value. A shared page is never zeroed or marked
+     * dead: a clone that writes the page only lets go of it.
      */
     static final class SharedPages {
         private final long[][][] pages;
+        private final Block[][][] blocks;
+        private final char[][][] heat;
+        private final int maxBlocks;
+        private int liveBlocks;
+        private long flushes;
 
-        SharedPages(int pageCount) {
-            pages = new long[(pageCount + CHUNK_PAGES - 1) >>> CHUNK_SHIFT][][];
+        SharedPages(int pageCount, int maxBlocks) {
+            int chunks = (pageCount + CHUNK_PAGES - 1) >>> CHUNK_SHIFT;
+            pages = new long[chunks][][];
+            blocks = new Block[chunks][][];
+            heat = new char[chunks][][];
+            this.maxBlocks = maxBlocks;
         }
 
+        /** The page's decoded code, made with its block table on first use. */
         synchronized long[] page(int gfn) {
-            long[][] chunk = pages[gfn >>> CHUNK_SHIFT];
-            if (chunk == null) chunk = pages[gfn >>> CHUNK_SHIFT] = new long[CHUNK_PAGES][];
-            long[] p = chunk[gfn & CHUNK_MASK];
-            if (p == null) p = chunk[gfn & CHUNK_MASK] = new long[SLOTS + 1];
+            int c = gfn >>> CHUNK_SHIFT, i = gfn & CHUNK_MASK;
+            if (pages[c] == null) {
+                pages[c] = new long[CHUNK_PAGES][];
+                blocks[c] = new Block[CHUNK_PAGES][];
+            }
+            long[] p = pages[c][i];
+            if (p == null) {
+                p = pages[c][i] = new long[SLOTS + 1];
+                blocks[c][i] = new Block[SLOTS];
+            }
             return p;
+        }
+
+        /** The block table of a page {@link #page} made. */
+        Block[] blocks(int gfn) {
+            return blocks[gfn >>> CHUNK_SHIFT][gfn & CHUNK_MASK];
         }
 
         boolean owns(int gfn, long[] p) {
             long[][] chunk = pages[gfn >>> CHUNK_SHIFT];
             return chunk != null && chunk[gfn & CHUNK_MASK] == p;
+        }
+
+        boolean ownsBlocks(int gfn, Block[] table) {
+            Block[][] chunk = blocks[gfn >>> CHUNK_SHIFT];
+            return chunk != null && chunk[gfn & CHUNK_MASK] == table;
+        }
+
+        /** The page's head counts, made on first use; racing clones lose counts, no more. */
+        char[] heat(int gfn) {
+            char[][] chunk = heat[gfn >>> CHUNK_SHIFT];
+            if (chunk == null) chunk = heat[gfn >>> CHUNK_SHIFT] = new char[CHUNK_PAGES][];
+            char[] h = chunk[gfn & CHUNK_MASK];
+            if (h == null) chunk[gfn & CHUNK_MASK] = h = new char[HEAT_SLOTS];
+            return h;
+        }
+
+        /** Puts {@code block} in the page's table; at the cap on live blocks, empties every table first. */
+        synchronized Block[] install(int gfn, int slot, Block block) {
+            if (block != Block.NONE && liveBlocks >= maxBlocks) {
+                for (Block[][] chunk : blocks) {
+                    if (chunk == null) continue;
+                    for (Block[] table : chunk) if (table != null) Arrays.fill(table, null); // harts go back to the cache
+                }
+                liveBlocks = 0;
+                flushes++;
+            }
+            Block[] table = blocks(gfn);
+            Block replaced = table[slot];
+            if (replaced != null && replaced != Block.NONE) liveBlocks--;
+            if (block != Block.NONE) liveBlocks++;
+            table[slot] = block;
+            return table;
         }
 
         synchronized int pageCount() {
@@ -111,6 +168,10 @@ public final class CodeCache {
             }
             return n;
         }
+
+        synchronized int liveBlocks() { return liveBlocks; }
+
+        synchronized long flushes() { return flushes; }
     }
 
     /** Pages of this VM's code that use the template's shared decoded pages now. */
@@ -124,9 +185,14 @@ public final class CodeCache {
             inBlocks += h.blockInstructions();
             executed += h.instret();
         }
-        return String.format("blocks_translated=%d live=%d flushes=%d translate_ms=%d (first %d) blocks_run=%d "
+        int decoded = 0;
+        for (long[][] chunk : pages) {
+            if (chunk == null) continue;
+            for (long[] p : chunk) if (p != null) decoded++;
+        }
+        return String.format("decoded_pages=%d (template's %d) blocks_translated=%d live=%d flushes=%d translate_ms=%d (first %d) blocks_run=%d "
                         + "instructions_in_blocks=%d of %d (%.1f%%), %.1f per block, invalidations=%d failures=%d",
-                blocksTranslated, liveBlocks, blockFlushes, translateNanos / 1_000_000, firstTranslateNanos / 1_000_000, run, inBlocks, executed,
+                decoded, sharedPagesUsed, blocksTranslated, liveBlocks, blockFlushes, translateNanos / 1_000_000, firstTranslateNanos / 1_000_000, run, inBlocks, executed,
                 100.0 * inBlocks / Math.max(1, executed), (double) inBlocks / Math.max(1, run), invalidations, BlockTranslator.failures);
     }
 
@@ -168,6 +234,7 @@ public final class CodeCache {
     /** The head entry counts of the RAM page at {@code hva}, by slot; made on first use. */
     char[] heat(long hva) {
         int gfn = (int) ((hva - ramHvaBase) >>> 12);
+        if (shared != null && shared.owns(gfn, pageOf(gfn))) return shared.heat(gfn);
         char[][] chunk = heat[gfn >>> CHUNK_SHIFT];
         if (chunk == null) chunk = heat[gfn >>> CHUNK_SHIFT] = new char[CHUNK_PAGES][]; // a race loses counts, no more
         char[] h = chunk[gfn & CHUNK_MASK];
@@ -189,10 +256,11 @@ public final class CodeCache {
         if (firstTranslateNanos == 0) firstTranslateNanos = translateNanos;
         int gfn = (int) ((pageHva - ramHvaBase) >>> 12);
         if (pageOf(gfn) != ops) return null;
+        if (block != Block.NONE) blocksTranslated++;
+        if (shared != null && shared.owns(gfn, ops)) return shared.install(gfn, slot, block);
         if (block != Block.NONE) {
             if (liveBlocks >= maxBlocks) flushBlocks();
             liveBlocks++;
-            blocksTranslated++;
         }
         Block[] table = blocksOf(gfn);
         if (table == null) {
@@ -206,7 +274,10 @@ public final class CodeCache {
     }
 
     private void flushBlocks() {
-        for (int gfn = 0; gfn < pageCount; gfn++) dropBlocks(gfn);
+        for (int gfn = 0; gfn < pageCount; gfn++) {
+            Block[] table = blocksOf(gfn);
+            if (table != null && (shared == null || !shared.ownsBlocks(gfn, table))) dropBlocks(gfn); // the template's are capped apart
+        }
         liveBlocks = 0;
         blockFlushes++;
     }
@@ -215,6 +286,7 @@ public final class CodeCache {
         Block[] table = blocksOf(gfn);
         if (table == null) return;
         setBlocks(gfn, null);
+        if (shared != null && shared.ownsBlocks(gfn, table)) return; // other clones still run these
         for (int i = 0; i < SLOTS; i++) {
             if (table[i] != null && table[i] != Block.NONE) liveBlocks--;
             table[i] = null; // a hart still holding the table finds no block and goes back to the cache
@@ -245,11 +317,13 @@ public final class CodeCache {
                 boolean template = shared != null && ram.mapsTemplateFrame(pageHva);
                 p = template ? shared.page(gfn) : new long[SLOTS + 1];
                 setPage(gfn, p);
+                if (template) setBlocks(gfn, shared.blocks(gfn));
                 for (Hart h : harts) h.revokeWrite(pageHva);
                 // A store that got in before the revoke made the page this VM's own: decode it privately.
                 if (template && !ram.mapsTemplateFrame(pageHva)) {
                     p = new long[SLOTS + 1];
                     setPage(gfn, p);
+                    setBlocks(gfn, null);
                 } else if (template) {
                     sharedPagesUsed++;
                 }

@@ -51,4 +51,41 @@ class SharedCodeTest {
             assertNotSame(ca.page(a.hvaOf(BASE + 0x1000)), cb.page(b.hvaOf(BASE + 0x1000)));
         }
     }
+
+    @Test
+    void clonesShareTranslatedBlocksAndHeadCountsUntilOneWritesThePage(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("vm.mem");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ByteBuffer code = ByteBuffer.allocate(4096);
+            while (code.hasRemaining()) code.putInt(0x00000013);
+            ch.write(code.flip(), 0);
+            ch.write(ByteBuffer.allocate(1), 16 * 4096 - 1);
+        }
+        try (TemplateImage image = TemplateImage.open(file, 16 * 4096, new long[] {0, 1});
+             GuestMemory a = GuestMemory.fromTemplate(BASE, image);
+             GuestMemory b = GuestMemory.fromTemplate(BASE, image)) {
+            CodeCache ca = new CodeCache(a), cb = new CodeCache(b);
+            long ha = a.hvaOf(BASE), hb = b.hvaOf(BASE);
+            long[] ops = ca.page(ha);
+            cb.page(hb);
+            Block block = new Block() {
+                @Override int run(Hart h, long pc, int budget) { return 0; }
+            };
+            Block[] table = ca.install(ha, ops, 4, block, 0);
+            assertSame(table, cb.blocks(hb), "b runs the block a's run translated");
+            assertSame(block, cb.blocks(hb)[4]);
+            assertSame(ca.heat(ha), cb.heat(hb), "heads count the runs of every clone");
+            assertEquals(0, ca.liveBlocks(), "a template's blocks are not charged to one clone");
+
+            ca.invalidate(ha); // a stores to the page: invalidate, then the store lands
+            a.write(BASE + 8, new byte[] {0x13, 0, 0, 0});
+            assertNull(ca.blocks(ha), "a let go of the page it wrote");
+            assertSame(block, cb.blocks(hb)[4], "b keeps running the template's block");
+            assertNotSame(cb.heat(hb), ca.heat(ha), "a counts its own copy's heads afresh");
+            long[] mine = ca.page(ha);
+            Block[] own = ca.install(ha, mine, 4, block, 0);
+            assertNotSame(table, own, "a's blocks for its own copy are its own");
+            assertEquals(1, ca.liveBlocks());
+        }
+    }
 }
