@@ -83,8 +83,10 @@ public final class VirtioBalloon implements VirtioDevice {
     private final ToLongFunction<DescriptorChain> inflateHandler = this::inflate;
     private final ToLongFunction<DescriptorChain> deflateHandler = this::deflate;
     private final ToLongFunction<DescriptorChain> reportHandler = this::report;
-    private final byte[] readBuffer = new byte[Math.max(MAX_PFNS_PER_REQUEST * 4, MAX_STATS_ENTRIES * BalloonStats.ENTRY_SIZE_BYTES)];
-    private final long[] pfns = new long[MAX_PFNS_PER_REQUEST];
+    // Page-number buffers (48 KiB) are made at the first inflate or deflate: most VMs never see one,
+    // and an idle clone should not carry them. Only the device's event-loop thread touches them.
+    private byte[] readBuffer = new byte[MAX_STATS_ENTRIES * BalloonStats.ENTRY_SIZE_BYTES];
+    private long[] pfns;
     private final long[] statsByTag = new long[BalloonStats.TRACKED_TAGS];
 
     private volatile int targetPages;
@@ -355,6 +357,10 @@ public final class VirtioBalloon implements VirtioDevice {
         if (entries > MAX_PFNS_PER_REQUEST) {
             rejected += entries - MAX_PFNS_PER_REQUEST;
             entries = MAX_PFNS_PER_REQUEST;
+        }
+        if (pfns == null) {
+            pfns = new long[MAX_PFNS_PER_REQUEST];
+            readBuffer = new byte[Math.max(MAX_PFNS_PER_REQUEST * 4, readBuffer.length)];
         }
         int got = chain.read(0, readBuffer, 0, (int) entries * 4) / 4;
         int n = 0;
