@@ -94,7 +94,7 @@ base_cmdline="$(sed -n '/BASE_CMDLINE = /,/;/p' "$root/airlock-vmm/src/main/java
 [ -n "$base_cmdline" ] || { echo "bench-boot: cannot read BASE_CMDLINE from VmConfig.java" >&2; exit 1; }
 airlock_cmdline="$base_cmdline quiet"
 qemu_cmdline="${base_cmdline/earlycon=sbi/earlycon=uart8250,mmio,0x10000000} quiet"
-expected="console=ttyS0 earlycon=uart8250,mmio,0x10000000 no4lvl panic=-1 rdinit=/init cryptomgr.notests initcall_blacklist=jent_mod_init quiet"
+expected="console=ttyS0 earlycon=uart8250,mmio,0x10000000 no4lvl panic=-1 rdinit=/init cryptomgr.notests initcall_blacklist=jent_mod_init nowatchdog sysctl.vm.compaction_proactiveness=0 quiet"
 [ "$qemu_cmdline" = "$expected" ] || echo "bench-boot: NOTE: Airlock's BASE_CMDLINE changed; QEMU gets: $qemu_cmdline" >&2
 
 reproduce="scripts/bench-boot.sh --runs $runs --compute-runs $compute_runs --compute-mib $compute_mib"
