@@ -309,7 +309,8 @@ final class MicroVm implements AutoCloseable {
                 template == null ? "" : template.name(), resident, u.bytes(FrameKind.PRIVATE), u.bytes(FrameKind.TEMPLATE),
                 u.bytes(FrameKind.SHARED), u.bytes(FrameKind.ZERO), u.bytes(FrameKind.NOT_PRESENT),
                 balloon.actualPages() * VirtioBalloon.BALLOON_PAGE_BYTES,
-                balloon.bytesReported(), instructions, (System.nanoTime() - startedNanos) / 1_000_000, process[0], process[1]);
+                balloon.bytesReported(), instructions, (System.nanoTime() - startedNanos) / 1_000_000, process[0], process[1],
+                u.tableBytes(), vm.javaBytes());
     }
 
     private static final Duration MAX_REQUEST_WAIT = Duration.ofMinutes(2);

@@ -16,14 +16,15 @@ import java.util.regex.Pattern;
  * and held once by the host), content-shared frames (KSM), pages mapping the host's zero page, and
  * pages not present. {@code residentBytes} is what the VM maps that is not the zero page. Then what
  * the balloon holds or the guest reported free, and the whole JVM's RSS and PSS from
- * {@code /proc/self/smaps_rollup} as a cross-check.
+ * {@code /proc/self/smaps_rollup} as a cross-check. {@code tableBytes} estimates the host page tables
+ * mapping its RAM, and {@code javaBytes} the Java arrays its code cache and harts hold of their own.
  *
  * @param template the template it was cloned from, or "" for a booted VM
  */
 record VmStatus(String name, long pid, long cid, int cpus, long memoryBytes, String template, long residentBytes,
                 long privateBytes, long templateBytes, long sharedBytes, long zeroBytes, long notPresentBytes,
                 long balloonBytes, long reportedFreeBytes, long guestInstructions, long uptimeMs,
-                long processRssBytes, long processPssBytes) {
+                long processRssBytes, long processPssBytes, long tableBytes, long javaBytes) {
 
     /** One flat JSON object; each key is a component's name in snake case (memoryBytes: "memory_bytes"). */
     String toJson() {

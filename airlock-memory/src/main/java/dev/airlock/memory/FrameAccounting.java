@@ -77,12 +77,19 @@ public final class FrameAccounting implements AutoCloseable {
         LongHashSet sharedSet = tally != null && pfnsVisible ? tally.sharedFrames : null;
         long notPresent = 0, swapped = 0, zero = 0, template = 0, shared = 0, owned = 0;
         long pages = sizeBytes / pageSizeBytes;
+        // Page tables: a table per 2 MiB of address space with an entry in use, and one per 1 GiB above those.
+        long tables = 0, lastTable2M = -1, lastTable1G = -1;
         for (long done = 0; done < pages; ) {
             int n = (int) Math.min(CHUNK_PAGES, pages - done);
             pageMap.read(hva + done * pageSizeBytes, entries, 0, n);
             int candidates = 0;
             for (int i = 0; i < n; i++) {
                 long e = entries[i];
+                if (e != 0) {
+                    long va = hva + (done + i) * pageSizeBytes;
+                    if (va >>> 21 != lastTable2M) { tables++; lastTable2M = va >>> 21; }
+                    if (va >>> 30 != lastTable1G) { tables++; lastTable1G = va >>> 30; }
+                }
                 if (e >= 0) { // bit 63 clear: not present
                     notPresent++;
                     if ((e & PageMapEntry.SWAPPED) != 0) swapped++;
@@ -112,7 +119,7 @@ public final class FrameAccounting implements AutoCloseable {
             }
             done += n;
         }
-        FrameUsage usage = new FrameUsage(pageSizeBytes, notPresent, zero, template, shared, owned, swapped, pfnsVisible);
+        FrameUsage usage = new FrameUsage(pageSizeBytes, notPresent, zero, template, shared, owned, swapped, pfnsVisible, tables);
         if (tally != null) tally.add(usage);
         return usage;
     }

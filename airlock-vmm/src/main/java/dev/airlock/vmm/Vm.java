@@ -406,6 +406,17 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
 
     public GuestMemory memory() { return ram; }
 
+    /**
+     * Bytes of the Java arrays that grow with what the guest runs: its code cache (decoded code,
+     * blocks and head counts that are its own, not its template's) and its harts' registers and TLBs.
+     * The machine's other objects, a few tens of KiB per VM, are not counted.
+     */
+    public long javaBytes() {
+        long bytes = code.retainedBytes();
+        for (Hart h : harts) bytes += h.retainedBytes();
+        return bytes;
+    }
+
     /** Where the guest's console output goes, as configured. */
     public OutputStream consoleOutput() { return config.console(); }
 

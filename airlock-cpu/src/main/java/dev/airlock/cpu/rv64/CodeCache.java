@@ -174,6 +174,37 @@ public final class CodeCache {
         synchronized long flushes() { return flushes; }
     }
 
+    /**
+     * Bytes of Java arrays this VM's code cache holds on its own: chunk tables, decoded pages, block
+     * tables and head counts that are not its template's (those are counted once, not per clone).
+     * Array headers are taken as 16 bytes and references as 4 (compressed oops); the blocks' classes
+     * are not counted.
+     */
+    public synchronized long retainedBytes() {
+        long bytes = 0;
+        for (int c = 0; c < pages.length; c++) {
+            if (pages[c] != null) {
+                bytes += 16 + 4L * CHUNK_PAGES;
+                for (int i = 0; i < CHUNK_PAGES; i++) {
+                    long[] p = pages[c][i];
+                    if (p != null && (shared == null || !shared.owns((c << CHUNK_SHIFT) | i, p))) bytes += 16 + 8L * p.length;
+                }
+            }
+            if (blocks[c] != null) {
+                bytes += 16 + 4L * CHUNK_PAGES;
+                for (int i = 0; i < CHUNK_PAGES; i++) {
+                    Block[] t = blocks[c][i];
+                    if (t != null && (shared == null || !shared.ownsBlocks((c << CHUNK_SHIFT) | i, t))) bytes += 16 + 4L * t.length;
+                }
+            }
+            if (heat[c] != null) {
+                bytes += 16 + 4L * CHUNK_PAGES;
+                for (char[] h : heat[c]) if (h != null) bytes += 16 + 2L * h.length;
+            }
+        }
+        return bytes;
+    }
+
     /** Pages of this VM's code that use the template's shared decoded pages now. */
     public synchronized long sharedPagesInUse() { return sharedPagesUsed; }
 

@@ -140,6 +140,11 @@ public final class Hart implements HartInterrupts {
 
     public long instret() { return instret; }
 
+    /** Bytes of the arrays this hart holds (registers and its soft TLB), for a VM's accounting. */
+    public long retainedBytes() {
+        return 2 * (16 + 8L * x.length) + 6 * (16 + 8L * TLB_SIZE);
+    }
+
     public int hsmState() { return hsmState; }
 
     /** Puts the hart at {@code entryPc} in the given mode with a0/a1 set, as a boot loader or SBI HSM start does. */
