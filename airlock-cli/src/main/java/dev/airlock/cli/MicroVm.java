@@ -263,9 +263,16 @@ final class MicroVm implements AutoCloseable {
     private static BlockBackend openDisk(Disk d) throws IOException {
         String spec = d.path().toString();
         try {
-            return spec.startsWith("store:")
-                    ? StoreBlockBackend.open(StoreBlockBackend.defaultRoot(), spec.substring(6), d.readOnly())
-                    : RawImageBackend.open(d.path(), d.readOnly());
+            if (!spec.startsWith("store:")) return RawImageBackend.open(d.path(), d.readOnly());
+            String name = spec.substring(6);
+            int at = name.indexOf('@');
+            if (at > 0 && d.readOnly()) {
+                throw new IOException("--disk " + spec + ",ro: a snapshot is served as a writable throwaway clone; drop ,ro");
+            }
+            // IMAGE@SNAPSHOT, writable: a throwaway clone of the snapshot (how a template's clones get their own disk).
+            return at > 0 && !d.readOnly()
+                    ? StoreBlockBackend.openDisposableClone(StoreBlockBackend.defaultRoot(), name.substring(0, at), name.substring(at + 1))
+                    : StoreBlockBackend.open(StoreBlockBackend.defaultRoot(), name, d.readOnly());
         } catch (StoreException e) {
             throw new IOException(e.getMessage(), e);
         }

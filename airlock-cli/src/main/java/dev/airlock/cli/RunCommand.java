@@ -37,7 +37,8 @@ final class RunCommand {
               --initrd FILE     an initramfs (default: built from Debian's busybox-static)
               --append ARGS     more kernel command-line arguments
               --disk IMAGE[,ro] a raw disk image, or store:NAME for a store image, as virtio-blk: the first is
-                                /dev/vda (repeatable; ,ro = read-only)
+                                /dev/vda (repeatable; ,ro = read-only); store:NAME@SNAPSHOT is a
+                                throwaway writable clone of that snapshot, deleted when the VM ends
               --timeout SECONDS stop the VM after this long (default 300)
               --console         stream the whole boot console, not just the command's output
               --timings         print where the time went (JVM start, assets, boot to /init, command) to stderr

@@ -21,13 +21,16 @@ final class StoreBlockBackend implements BlockBackend {
     private final DiskImage image;
     private final String name;
     private final boolean readOnly;
+    /** A clone's own image, made from a template's snapshot when the disk was opened and deleted when it closes. */
+    private final boolean disposable;
     private final ByteBuffer scratch = ByteBuffer.allocateDirect(BLOCK);
 
-    private StoreBlockBackend(ImageStore store, DiskImage image, String name, boolean readOnly) {
+    private StoreBlockBackend(ImageStore store, DiskImage image, String name, boolean readOnly, boolean disposable) {
         this.store = store;
         this.image = image;
         this.name = name;
         this.readOnly = readOnly || image.readOnly();
+        this.disposable = disposable;
     }
 
     /** The store directory: -Dairlock.store, else $AIRLOCK_STORE, else ~/.local/share/airlock/store. */
@@ -40,7 +43,26 @@ final class StoreBlockBackend implements BlockBackend {
     static StoreBlockBackend open(Path root, String name, boolean readOnly) {
         ImageStore store = ImageStore.open(root);
         try {
-            return new StoreBlockBackend(store, store.image(name), name, readOnly);
+            return new StoreBlockBackend(store, store.image(name), name, readOnly, false);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A writable disk of its own for one VM: a new store image whose unwritten blocks read through to
+     * {@code image} at {@code snapshot} (a template's disk as it was saved), named
+     * {@code IMAGE-vm-XXXXXXXX} and deleted when the disk closes. Making one writes a manifest, no data.
+     */
+    static StoreBlockBackend openDisposableClone(Path root, String image, String snapshot) {
+        ImageStore store = ImageStore.open(root);
+        try {
+            String name;
+            do {
+                name = image.substring(0, Math.min(image.length(), 52)) + "-vm-" + String.format("%08x", java.util.concurrent.ThreadLocalRandom.current().nextInt());
+            } while (store.exists(name));
+            return new StoreBlockBackend(store, store.clone(image, snapshot, name), name, false, true);
         } catch (RuntimeException e) {
             store.close();
             throw e;
@@ -128,6 +150,10 @@ final class StoreBlockBackend implements BlockBackend {
 
     @Override
     public void close() throws IOException {
-        store.close();
+        try {
+            if (disposable) store.delete(name);
+        } finally {
+            store.close();
+        }
     }
 }

@@ -28,12 +28,16 @@ import java.util.Properties;
  */
 final class TemplateCommand {
     static final String USAGE = """
-            usage: airlock template create NAME [--memory MiB] [--cpus N] [--kernel FILE] [--append ARGS] [--disk IMAGE,ro]...
-                                                [--prepare 'SHELL COMMAND']... [--share-content] [--timeout SECONDS]
+            usage: airlock template create NAME [--memory MiB] [--cpus N] [--kernel FILE] [--append ARGS]
+                                                [--disk IMAGE,ro | --disk store:NAME[,ro]]... [--prepare 'SHELL COMMAND']...
+                                                [--share-content] [--timeout SECONDS]
                    airlock template ls
                    airlock template rm NAME
               create   boots a VM, runs each --prepare command in it (sh -c, in order; a failure aborts),
                        drops the guest's caches and free pages, then saves memory and state as template NAME
+                       --disk IMAGE,ro: a raw file every clone shares, read-only. --disk store:NAME: a store
+                       image the template snapshots when it saves (NAME@template-T); each clone writes a
+                       throwaway copy-on-write clone of that snapshot, deleted when the clone ends
                        --share-content: its clones offer their pages to the host's same-page merging
                        (KSM; runs only while /sys/kernel/mm/ksm/run is 1). All templates with it on form one
                        trust domain: merged pages let one clone time another's memory, so leave it off for
@@ -112,8 +116,15 @@ final class TemplateCommand {
         RunCommand.Options o = RunCommand.parse(runArgs.toArray(String[]::new), false);
         if (!o.command().isEmpty()) throw new UsageException("template create takes --prepare commands, not a command after --");
         for (MicroVm.Disk d : o.disks()) {
-            if (!d.readOnly()) {
-                throw new UsageException("a template's disks must be read-only (--disk " + d.path() + ",ro): its clones share them");
+            boolean store = d.path().toString().startsWith("store:");
+            if (!d.readOnly() && !store) {
+                throw new UsageException("a raw disk in a template must be read-only (--disk " + d.path() + ",ro): its clones"
+                        + " share it. For a disk each clone writes, import it into the store (airlock image import) and use"
+                        + " --disk store:NAME");
+            }
+            if (store && d.path().toString().contains("@")) {
+                throw new UsageException("--disk " + d.path() + ": a template takes a store image, not a snapshot of one;"
+                        + " it snapshots the image itself when it saves");
             }
         }
         if (templates.exists(name)) {
@@ -142,6 +153,7 @@ final class TemplateCommand {
                 err.println("airlock: " + e.getMessage());
                 return ExitCodes.USAGE;
             }
+            boolean closed = false;
             try {
                 machine.start();
                 long deadline = System.nanoTime() + o.timeout().toNanos();
@@ -162,6 +174,11 @@ final class TemplateCommand {
                 machine.vm().await(Duration.ofSeconds(30));
                 Path staging = templates.stagingDir(name);
                 machine.vm().snapshot(staging);
+                // Writable store disks are frozen as the guest left them, for clones to read through:
+                // after the VM and its disks are closed, so nothing writes the image behind the snapshot.
+                machine.close();
+                closed = true;
+                List<MicroVm.Disk> disks = Templates.freezeWritableDisks(o.disks(), "template-" + name);
                 long stored = dev.airlock.vmm.snapshot.Snapshot.open(staging).memoryChecksums().dataPages() << 12;
                 Properties info = new Properties();
                 info.setProperty("name", name);
@@ -174,7 +191,7 @@ final class TemplateCommand {
                 info.setProperty("airlock", Main.version());
                 info.setProperty("storedBytes", Long.toString(stored));
                 info.setProperty("shareContent", Boolean.toString(shareContent));
-                info.setProperty("disks", Templates.describeDisks(o.disks()));
+                info.setProperty("disks", Templates.describeDisks(disks));
                 templates.commit(staging, name, info);
                 err.printf("airlock: template %s saved in %.1f s: %d MiB of guest memory, %.1f MiB stored (%.0f MiB reported free)%n",
                         name, (System.nanoTime() - t0) / 1e9, o.memoryMiB(), stored / (double) (1 << 20), reported / (double) (1 << 20));
@@ -186,7 +203,7 @@ final class TemplateCommand {
                 err.println("airlock: cannot save template " + name + ": " + e.getMessage());
                 return ExitCodes.VM_FAILED;
             } finally {
-                machine.close();
+                if (!closed) machine.close();
             }
         }
     }

@@ -1,5 +1,7 @@
 package dev.airlock.cli;
 
+import dev.airlock.store.ImageStore;
+import dev.airlock.store.StoreException;
 import dev.airlock.vmm.snapshot.Snapshot;
 import java.io.IOException;
 import java.io.Reader;
@@ -110,14 +112,56 @@ final class Templates {
         }
     }
 
-    /** The disks as {@link Template#disks} reads them: path, then size and mtime of a file. */
+    /**
+     * The disks as {@link Template#disks} reads them: a file's path with its size and mtime; a store
+     * image's name (read-only), or {@code store:IMAGE@SNAPSHOT} and "rw" for a writable one, which
+     * each clone gets a throwaway copy-on-write clone of.
+     */
     static String describeDisks(List<MicroVm.Disk> disks) throws IOException {
         var lines = new ArrayList<String>();
         for (MicroVm.Disk d : disks) {
             String spec = d.path().toString();
-            lines.add(spec.startsWith("store:") ? spec : d.path().toAbsolutePath() + "\t" + fingerprint(d.path()));
+            lines.add(!spec.startsWith("store:") ? d.path().toAbsolutePath() + "\t" + fingerprint(d.path())
+                    : d.readOnly() ? spec : spec + "\trw");
         }
         return String.join("\n", lines);
+    }
+
+    /**
+     * Snapshots each writable store disk as {@code snapshot}, for a template's clones to read through;
+     * returns the disks with those as {@code store:IMAGE@SNAPSHOT}. Call once nothing writes them.
+     */
+    static List<MicroVm.Disk> freezeWritableDisks(List<MicroVm.Disk> disks, String snapshot) throws IOException {
+        var out = new ArrayList<MicroVm.Disk>();
+        for (MicroVm.Disk d : disks) {
+            String spec = d.path().toString();
+            if (d.readOnly() || !spec.startsWith("store:")) {
+                out.add(d);
+                continue;
+            }
+            String image = spec.substring("store:".length());
+            try (ImageStore store = ImageStore.open(StoreBlockBackend.defaultRoot())) {
+                store.snapshot(image, snapshot);
+            } catch (StoreException e) {
+                throw new IOException("cannot snapshot disk " + spec + ": " + e.getMessage(), e);
+            }
+            out.add(new MicroVm.Disk(Path.of(spec + "@" + snapshot), false));
+        }
+        return out;
+    }
+
+    /** Deletes the store snapshots a template's writable disks were frozen in; refused while a clone of one exists. */
+    private static void deleteDiskSnapshots(Properties info) throws IOException {
+        for (String line : info.getProperty("disks", "").split("\n")) {
+            String[] f = line.split("\t");
+            if (f.length < 2 || !f[1].equals("rw") || !f[0].startsWith("store:")) continue;
+            String[] imageAndSnapshot = f[0].substring("store:".length()).split("@", 2);
+            try (ImageStore store = ImageStore.open(StoreBlockBackend.defaultRoot())) {
+                if (store.exists(imageAndSnapshot[0])) store.deleteSnapshot(imageAndSnapshot[0], imageAndSnapshot[1]);
+            } catch (StoreException e) {
+                throw new IOException("cannot delete the template's disk snapshot " + f[0] + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Size and modification time, which tell whether a disk changed since a template was made with it. */
@@ -169,6 +213,7 @@ final class Templates {
             if (lock == null) {
                 throw new IOException("template '" + name + "' is in use by running clones; stop them first (airlock ps lists them)");
             }
+            deleteDiskSnapshots(readInfo(d.resolve(INFO_FILE))); // first: if refused, the template stays whole
             try (Stream<Path> files = Files.list(d)) {
                 for (Path f : files.toList()) {
                     if (!f.getFileName().toString().equals(LOCK_FILE)) Files.delete(f);
@@ -206,8 +251,10 @@ final class Templates {
         Properties info() { return info; }
 
         /**
-         * The read-only disks its clones attach, in their slots, checked to be the files the template
-         * was made with (same size and modification time): the saved guest may cache their blocks.
+         * The disks its clones attach, in their slots: read-only files, checked to be the files the
+         * template was made with (same size and modification time: the saved guest may cache their
+         * blocks), read-only store images, and writable store disks as the snapshot the template froze,
+         * of which each clone gets a throwaway clone.
          */
         List<MicroVm.Disk> disks() throws IOException {
             var out = new ArrayList<MicroVm.Disk>();
@@ -225,7 +272,7 @@ final class Templates {
                                 + "' was made; its clones would see stale data. Make the template again");
                     }
                 }
-                out.add(new MicroVm.Disk(path, true));
+                out.add(new MicroVm.Disk(path, !(f.length > 1 && f[1].equals("rw"))));
             }
             return out;
         }

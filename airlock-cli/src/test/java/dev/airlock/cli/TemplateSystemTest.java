@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -27,7 +28,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * A template made the way users make one ({@code airlock template create} with a counter started
  * by --prepare), then cloned: clones carry on its work, diverge from each other, reseed their RNG,
  * map its memory copy-on-write, run a hundred at once, keep it from being deleted while they run,
- * and a damaged template is refused naming the file and offset. One template serves every check.
+ * and a damaged template is refused naming the file and offset. Its disks: a read-only ext4 file
+ * shared by every clone, and a writable store image it froze, of which each clone writes a throwaway
+ * clone. One template serves every check.
  */
 @EnabledIfSystemProperty(named = "airlock.systemTests", matches = "true")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -36,6 +39,7 @@ class TemplateSystemTest {
     static Path templates;
     static Path runtime;
     static Path disk;
+    static Path store;
 
     @BeforeAll
     static void createTemplate() throws Exception {
@@ -43,6 +47,8 @@ class TemplateSystemTest {
         runtime = Files.createTempDirectory("airlock-runtime");
         System.setProperty("airlock.templatesDir", templates.toString());
         System.setProperty("airlock.runtimeDir", runtime.toString());
+        store = Files.createTempDirectory("airlock-store");
+        System.setProperty("airlock.store", store.toString());
         Path root = Files.createDirectories(templates.resolve("disk-root"));
         Files.writeString(root.resolve("hello.txt"), "from a read-only disk\n");
         disk = runtime.resolve("shared.img");
@@ -51,8 +57,16 @@ class TemplateSystemTest {
                 .redirectErrorStream(true).start();
         String mkOut = new String(mk.getInputStream().readAllBytes());
         assertEquals(0, mk.waitFor(), mkOut);
+        Path scratch = runtime.resolve("scratch.img");
+        Process mk2 = new ProcessBuilder(mke2fs, "-q", "-F", "-t", "ext4", scratch.toString(), "16M").redirectErrorStream(true).start();
+        String mk2Out = new String(mk2.getInputStream().readAllBytes());
+        assertEquals(0, mk2.waitFor(), mk2Out);
+        var imported = airlock("image", "import", "scratch", scratch.toString());
+        assertEquals(0, imported.exit(), imported::toString);
         var r = airlock("template", "create", TEMPLATE, "--memory", "256", "--share-content", "--disk", disk + ",ro",
+                "--disk", "store:scratch",
                 "--prepare", "mkdir -p /mnt/d && mount -o ro /dev/vda /mnt/d",
+                "--prepare", "mkdir -p /mnt/w && mount /dev/vdb /mnt/w && echo made-by-template > /mnt/w/state && sync",
                 "--prepare", "(i=0; while :; do i=$((i+1)); echo $i > /tmp/counter; sleep 1; done) >/dev/null 2>&1 &",
                 "--prepare", "sleep 2; echo prepared > /tmp/prepared");
         System.out.println("template create: " + r);
@@ -64,7 +78,8 @@ class TemplateSystemTest {
     static void cleanUp() throws Exception {
         System.clearProperty("airlock.templatesDir");
         System.clearProperty("airlock.runtimeDir");
-        for (Path root : new Path[] {templates, runtime}) {
+        System.clearProperty("airlock.store");
+        for (Path root : new Path[] {templates, runtime, store}) {
             if (root == null) continue;
             try (Stream<Path> all = Files.walk(root)) {
                 for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
@@ -75,7 +90,8 @@ class TemplateSystemTest {
     @Test @Order(1)
     void aCloneCarriesOnTheTemplatesWork() throws Exception {
         var r = airlock("clone", TEMPLATE, "--", "sh", "-c",
-                "cat /tmp/prepared; a=$(cat /tmp/counter); sleep 3; b=$(cat /tmp/counter); echo $a $b; cat /mnt/d/hello.txt");
+                "cat /tmp/prepared; a=$(cat /tmp/counter); sleep 3; b=$(cat /tmp/counter); echo $a $b; cat /mnt/d/hello.txt;"
+                        + " cat /mnt/w/state; echo from-clone > /mnt/w/state && sync && cat /mnt/w/state");
         assertEquals(0, r.exit(), r::toString);
         String[] lines = r.out().split("\n");
         assertEquals("prepared", lines[0], r::toString);
@@ -84,6 +100,16 @@ class TemplateSystemTest {
         assertTrue(a >= 2, "the counter the template started must have been running before the save: " + r);
         assertTrue(b > a, "the counter must keep counting in the clone: " + r);
         assertEquals("from a read-only disk", lines[2], "the template's mounted disk is there in the clone: " + r);
+        assertEquals("made-by-template", lines[3], "the writable disk as the template left it: " + r);
+        assertEquals("from-clone", lines[4], "a clone writes its own copy of the template's writable disk: " + r);
+        assertEquals(List.of("scratch"), storeImages(), "the clone's disk went with it");
+    }
+
+    /** The store's images by name. */
+    static List<String> storeImages() {
+        try (var s = dev.airlock.store.ImageStore.open(store)) {
+            return s.list().stream().map(dev.airlock.store.ImageInfo::name).sorted().toList();
+        }
     }
 
     @Test @Order(2)
@@ -151,14 +177,16 @@ class TemplateSystemTest {
 
     @Test @Order(3)
     void aHundredClonesRunAtOnce() throws Exception {
-        var r = airlock("clone", TEMPLATE, "-n", "100", "--timings", "--", "cat", "/tmp/prepared");
+        var r = airlock("clone", TEMPLATE, "-n", "100", "--timings", "--", "sh", "-c", "cat /tmp/prepared /mnt/w/state | tr '\\n' ' '");
         System.out.println(r.err());
         assertEquals(0, r.exit(), r::toString);
         Set<String> answered = new HashSet<>();
         for (String line : r.out().split("\n")) {
-            if (line.endsWith("] prepared")) answered.add(line.substring(0, line.indexOf(']') + 1));
+            // Each sees the template's disk, not what earlier clones wrote to theirs.
+            if (line.endsWith("] prepared made-by-template ")) answered.add(line.substring(0, line.indexOf(']') + 1));
         }
         assertEquals(100, answered.size(), r::toString);
+        assertEquals(List.of("scratch"), storeImages(), "every clone's disk was deleted with it");
     }
 
     @Test @Order(4)
@@ -270,6 +298,9 @@ class TemplateSystemTest {
         var r = airlock("template", "rm", TEMPLATE);
         assertEquals(0, r.exit(), r::toString);
         assertFalse(Files.exists(templates.resolve(TEMPLATE)));
+        try (var s = dev.airlock.store.ImageStore.open(store)) {
+            assertNull(s.image("scratch").findSnapshot("template-" + TEMPLATE), "the disk snapshot went with the template");
+        }
         var again = airlock("clone", TEMPLATE, "--", "true");
         assertEquals(ExitCodes.USAGE, again.exit(), again::toString);
         assertTrue(again.err().contains("no template"), again::toString);

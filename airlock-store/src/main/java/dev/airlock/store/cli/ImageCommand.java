@@ -37,6 +37,7 @@ public final class ImageCommand {
                    airlock image export NAME[@SNAP] RAWFILE  (write an image or a snapshot as a raw file)
                    airlock image snapshot NAME SNAP
                    airlock image clone NAME@SNAP NEWNAME
+                   airlock image rm NAME[@SNAP]              (an image, refused while a clone reads through it; or a snapshot)
                    airlock image ls
                    airlock image fsck NAME""";
 
@@ -74,6 +75,7 @@ public final class ImageCommand {
                 case "export" -> exportRaw(args, out, storeRoot, options);
                 case "snapshot" -> snapshot(args, out, storeRoot, options);
                 case "clone" -> cloneImage(args, out, storeRoot, options);
+                case "rm" -> remove(args, out, storeRoot, options);
                 case "ls" -> list(args, out, storeRoot, options);
                 case "fsck" -> fsck(args, out, err, storeRoot, options);
                 default -> throw new UsageError("unknown subcommand '" + command
@@ -290,6 +292,24 @@ public final class ImageCommand {
         try (ImageStore store = ImageStore.open(root, options)) {
             ImageManifest.Snapshot s = store.snapshot(args[1], args[2]);
             out.println("snapshot " + args[1] + "@" + s.name() + " taken at sequence " + s.sequence());
+        }
+        return 0;
+    }
+
+    private static int remove(String[] args, PrintStream out, Path root, StoreOptions options) {
+        expectArgs(args, 2, "rm NAME[@SNAP]");
+        String[] target = args[1].split("@", -1);
+        if (target.length > 2 || target[0].isEmpty() || (target.length == 2 && target[1].isEmpty())) {
+            throw new UsageError("rm takes NAME or NAME@SNAP, not '" + args[1] + "'");
+        }
+        try (ImageStore store = ImageStore.open(root, options)) {
+            if (target.length == 2) {
+                store.deleteSnapshot(target[0], target[1]);
+                out.println("deleted snapshot " + args[1]);
+            } else {
+                store.delete(target[0]);
+                out.println("deleted image " + target[0]);
+            }
         }
         return 0;
     }

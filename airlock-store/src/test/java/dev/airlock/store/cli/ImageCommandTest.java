@@ -54,6 +54,17 @@ class ImageCommandTest {
         Result fsck = run("fsck", "base");
         assertEquals(0, fsck.code(), fsck.toString());
         assertTrue(fsck.out().contains("ok"), fsck.out());
+
+        // rm: a base or a snapshot a clone reads through is kept until the clone is gone.
+        assertUsageError(run("rm", "base"), "base of clone child");
+        assertUsageError(run("rm", "base@fresh"), "base of clone child");
+        assertEquals(0, run("rm", "child").code());
+        assertEquals(0, run("rm", "base@fresh").code());
+        assertFalse(run("ls").out().contains("fresh"));
+        assertEquals(0, run("rm", "base").code());
+        assertFalse(run("ls").out().contains("base"));
+        assertUsageError(run("rm", "base"), "no image named base");
+        assertUsageError(run("rm", "a@b@c"), "rm takes NAME or NAME@SNAP");
     }
 
     @Test

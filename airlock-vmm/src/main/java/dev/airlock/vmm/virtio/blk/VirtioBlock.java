@@ -158,15 +158,19 @@ public final class VirtioBlock implements VirtioDevice {
      */
     @Override
     public byte[] saveState() {
-        if (!backend.readOnly()) {
-            throw new IllegalStateException("a writable disk cannot be saved in a template yet; attach it read-only (IMAGE,ro)");
-        }
-        return new byte[0];
+        // Requests are served whole on the device thread, so a stopped VM has none in flight: the
+        // state is whether the disk was writable. Freezing a writable disk's contents as the guest
+        // left them (a store snapshot) is the saver's job.
+        return new byte[] {(byte) (backend.readOnly() ? 1 : 0)};
     }
 
     @Override
     public void restoreState(java.nio.ByteBuffer state) {
-        if (!backend.readOnly()) throw new IllegalStateException("a restored disk must be read-only, as it was saved");
+        boolean savedReadOnly = !state.hasRemaining() || state.get() != 0; // empty: saved when only read-only disks could be
+        if (savedReadOnly != backend.readOnly()) {
+            throw new IllegalStateException("disk " + backend.describe() + " is " + (backend.readOnly() ? "read-only" : "writable")
+                    + " but was " + (savedReadOnly ? "read-only" : "writable") + " when the VM was saved");
+        }
     }
 
     @Override
