@@ -3,6 +3,9 @@ package dev.airlock.cli;
 import dev.airlock.store.BlockDevice;
 import dev.airlock.store.DiskImage;
 import dev.airlock.store.ImageStore;
+import dev.airlock.store.StoreOptions;
+import dev.airlock.store.io.RealFileSystem;
+import dev.airlock.store.io.UnsyncedFileSystem;
 import dev.airlock.vmm.virtio.blk.BlockBackend;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -53,10 +56,12 @@ final class StoreBlockBackend implements BlockBackend {
     /**
      * A writable disk of its own for one VM: a new store image whose unwritten blocks read through to
      * {@code image} at {@code snapshot} (a template's disk as it was saved), named
-     * {@code IMAGE-vm-XXXXXXXX} and deleted when the disk closes. Making one writes a manifest, no data.
+     * {@code IMAGE-vm-XXXXXXXX} and deleted when the disk closes. Making one writes a manifest, no data;
+     * its writes and flushes are not synced to the host's disk (see {@link UnsyncedFileSystem}).
      */
     static StoreBlockBackend openDisposableClone(Path root, String image, String snapshot) {
-        ImageStore store = ImageStore.open(root);
+        // Without syncs: the clone's image is gone when the VM is, so there is nothing to keep across a crash.
+        ImageStore store = ImageStore.open(root, StoreOptions.defaults().withFileSystem(new UnsyncedFileSystem(RealFileSystem.INSTANCE)));
         try {
             String name;
             do {
