@@ -104,9 +104,9 @@ final class CloneBench {
     /** Figures of one clone, in ns from the start of {@link MicroVm#clone}. */
     private static final String[] LATENCY_FIGURES = {
             "clone_to_first_insn", "clone_to_agent_true",
-            "  map+build (Vm.forSnapshot)", "  attach devices", "  restore+newGeneration", "  vsock listen",
-            "  MicroVm ctor (template lock)", "  start() call", "  start() called -> first slice",
-            "  first slice -> vsock CONNECT ok", "  agent HELLO", "  agent run(true)", "then run(true) again",
+            "  template in use (lock)", "  map+build (Vm.forSnapshot)", "  attach devices", "  restore+newGeneration",
+            "  clone() return", "  start() call", "  start() called -> first slice",
+            "start() called -> vsock socket bound", "  first slice -> vsock CONNECT ok", "  agent HELLO", "  agent run(true)", "then run(true) again",
             "close()"};
 
     private static void latency(Templates.Template template, RuntimeDir runtime, HartPool pool, DeviceEventLoop devices,
@@ -120,10 +120,12 @@ final class CloneBench {
             long t0 = System.nanoTime();
             MicroVm m = MicroVm.clone(template, base + (i + warmup), runtime, pool, devices, OutputStream.nullOutputStream());
             long cloned = System.nanoTime();
-            long started, vsockOk, connected, answered, again, closing, firstSlice;
+            long started, bound, vsockOk, connected, answered, again, closing, firstSlice;
             try {
                 m.start();
                 started = System.nanoTime();
+                m.awaitVsockSocket();
+                bound = System.nanoTime();
                 // MicroVm.connectAgent (AgentClient.awaitVsock) in its two steps, to time them apart.
                 SocketChannel channel = awaitVsock(m);
                 vsockOk = System.nanoTime();
@@ -137,7 +139,7 @@ final class CloneBench {
                     again = System.nanoTime() - t;
                 }
                 firstSlice = m.vm().firstSliceNanos();
-            } catch (AgentException e) {
+            } catch (IOException e) { // an AgentException, or the vsock socket could not be bound
                 // Count it and say what the clone was doing, then go on: one stuck clone should not hide the rest.
                 out.println("clone " + m.name() + " failed: " + e.getMessage() + "; " + diagnose(m));
                 if (++failures > Math.max(3, rounds / 20)) throw e;
@@ -150,9 +152,9 @@ final class CloneBench {
             if (i < 0) continue;
             MicroVm.ClonePhases p = m.clonePhases();
             long[] v = {firstSlice - t0, answered - t0,
-                    p.mappedNanos() - t0, p.attachedNanos() - p.mappedNanos(), p.restoredNanos() - p.attachedNanos(),
-                    p.listeningNanos() - p.restoredNanos(), cloned - p.listeningNanos(), started - cloned,
-                    firstSlice - cloned, vsockOk - firstSlice, connected - vsockOk, answered - connected, again,
+                    p.lockedNanos() - t0, p.mappedNanos() - p.lockedNanos(), p.attachedNanos() - p.mappedNanos(),
+                    p.restoredNanos() - p.attachedNanos(), cloned - p.restoredNanos(), started - cloned,
+                    firstSlice - cloned, bound - cloned, vsockOk - firstSlice, connected - vsockOk, answered - connected, again,
                     closed - closing};
             rows.add(v);
         }
@@ -198,11 +200,12 @@ final class CloneBench {
     }
 
     /** What {@link AgentClient#awaitVsock} does (retry every 20 ms while refused), counting the retries. */
-    private static SocketChannel awaitVsock(MicroVm m) throws AgentException, InterruptedException {
+    private static SocketChannel awaitVsock(MicroVm m) throws IOException, InterruptedException {
+        Path socket = m.awaitVsockSocket();
         long deadline = System.nanoTime() + AGENT_TIMEOUT.toNanos();
         while (true) {
             try {
-                return VsockConnector.connect(m.vsockSocket(), AgentClient.AGENT_VSOCK_PORT, AgentClient.DEFAULT_TIMEOUT);
+                return VsockConnector.connect(socket, AgentClient.AGENT_VSOCK_PORT, AgentClient.DEFAULT_TIMEOUT);
             } catch (AgentUnreachableException e) {
                 if (m.vm().hasEnded() || System.nanoTime() - deadline > 0) throw e;
                 connectRetries++;

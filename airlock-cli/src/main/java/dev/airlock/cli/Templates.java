@@ -164,6 +164,9 @@ final class Templates {
             throw new IOException("template '" + name + "' is in use by " + open.users()
                     + " running clone(s) in this process; stop them first");
         }
+        // Our own idle clones' lock file is closed first: a POSIX lock is the process's, and the JVM
+        // refuses a second lock on a file it has a lock on through another channel.
+        if (open != null) open.closeLockFile();
         try (FileChannel ch = FileChannel.open(d.resolve(LOCK_FILE), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             FileLock lock = ch.tryLock(0, Long.MAX_VALUE, false);
             if (lock == null) {
@@ -235,11 +238,15 @@ final class Templates {
 
         synchronized int users() { return users; }
 
-        /** A clone starts using it: the first takes the shared in-use lock that {@link #delete} respects. */
+        /**
+         * A clone starts using it: the first takes the shared in-use lock that {@link #delete} respects.
+         * The lock file stays open between clones (until the template is deleted), so a process
+         * making clones one after another pays for the lock, not for opening the file each time.
+         */
         synchronized void acquire() {
             if (users++ > 0) return;
             try {
-                lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.READ);
+                if (lockChannel == null) lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.READ);
                 lock = lockChannel.lock(0, Long.MAX_VALUE, true);
             } catch (IOException e) {
                 // Without the lock only another process's delete could miss us; say so, but run.
@@ -251,11 +258,20 @@ final class Templates {
             if (--users > 0) return;
             try {
                 if (lock != null) lock.release();
+            } catch (IOException ignored) {
+                // the lock goes with the file when it is closed
+            }
+            lock = null;
+        }
+
+        /** Closes the lock file, once no clone uses the template (it is being deleted). */
+        synchronized void closeLockFile() {
+            if (users > 0) return;
+            try {
                 if (lockChannel != null) lockChannel.close();
             } catch (IOException ignored) {
                 // closing a read-only lock file cannot lose data
             }
-            lock = null;
             lockChannel = null;
         }
     }
