@@ -39,7 +39,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -61,7 +60,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             MachineLayout.DEFAULT_ISA_EXTENSIONS.stream(), java.util.stream.Stream.of("sstc")).toList();
 
     /** One for the process: seeding a SecureRandom per VM costs a clone more than the rest of its setup. */
-    private static final SecureRandom ENTROPY = new SecureRandom();
+    private static final HostEntropy ENTROPY = HostEntropy.urandom();
 
     private final VmConfig config;
     private final GuestMemory ram;
