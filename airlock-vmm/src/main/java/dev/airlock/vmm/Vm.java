@@ -215,6 +215,10 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             return;
         }
         for (HartTask t : tasks) t.wake(); // a hart that was stopped stays so: wake() checks its HSM state
+        // After the harts, so the first instruction does not wait on the device loop's wake-ups.
+        for (SlotDevice slot : virtioSlots) {
+            if (slot.device instanceof VirtioMmioTransport t) t.resume();
+        }
     }
 
     /**
