@@ -104,9 +104,9 @@ final class CloneBench {
     /** Figures of one clone, in ns from the start of {@link MicroVm#clone}. */
     private static final String[] LATENCY_FIGURES = {
             "clone_to_first_insn", "clone_to_agent_true",
-            "  map+build (Vm.forSnapshot)", "  attach devices", "  restore+newGeneration", "  vsock listen",
-            "  MicroVm ctor (template lock)", "  start() call", "  start() called -> first slice",
-            "  first slice -> vsock CONNECT ok", "  agent HELLO", "  agent run(true)", "then run(true) again",
+            "  template in use (lock)", "  map+build (Vm.forSnapshot)", "  attach devices", "  restore+newGeneration",
+            "  clone() return", "  (clone() on-CPU time of its thread)", "  start() call", "  start() called -> first slice",
+            "start() called -> vsock socket bound", "  first slice -> vsock CONNECT ok", "  agent HELLO", "  agent run(true)", "then run(true) again",
             "close()"};
 
     private static void latency(Templates.Template template, RuntimeDir runtime, HartPool pool, DeviceEventLoop devices,
@@ -117,13 +117,18 @@ final class CloneBench {
         String base = "bench-" + ProcessHandle.current().pid() + "-";
         long cpu0 = processCpuNanos(), wall0 = System.nanoTime();
         for (int i = -warmup; i < rounds; i++) {
+            long cpuBefore = THREADS.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             MicroVm m = MicroVm.clone(template, base + (i + warmup), runtime, pool, devices, OutputStream.nullOutputStream());
             long cloned = System.nanoTime();
-            long started, vsockOk, connected, answered, again, closing, firstSlice;
+            // On-CPU time too: on a loaded host the wall time also counts waiting for a core.
+            long cloneCpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
+            long started, bound, vsockOk, connected, answered, again, closing, firstSlice;
             try {
                 m.start();
                 started = System.nanoTime();
+                m.awaitVsockSocket();
+                bound = System.nanoTime();
                 // MicroVm.connectAgent (AgentClient.awaitVsock) in its two steps, to time them apart.
                 SocketChannel channel = awaitVsock(m);
                 vsockOk = System.nanoTime();
@@ -137,7 +142,7 @@ final class CloneBench {
                     again = System.nanoTime() - t;
                 }
                 firstSlice = m.vm().firstSliceNanos();
-            } catch (AgentException e) {
+            } catch (IOException e) { // an AgentException, or the vsock socket could not be bound
                 // Count it and say what the clone was doing, then go on: one stuck clone should not hide the rest.
                 out.println("clone " + m.name() + " failed: " + e.getMessage() + "; " + diagnose(m));
                 if (++failures > Math.max(3, rounds / 20)) throw e;
@@ -150,9 +155,9 @@ final class CloneBench {
             if (i < 0) continue;
             MicroVm.ClonePhases p = m.clonePhases();
             long[] v = {firstSlice - t0, answered - t0,
-                    p.mappedNanos() - t0, p.attachedNanos() - p.mappedNanos(), p.restoredNanos() - p.attachedNanos(),
-                    p.listeningNanos() - p.restoredNanos(), cloned - p.listeningNanos(), started - cloned,
-                    firstSlice - cloned, vsockOk - firstSlice, connected - vsockOk, answered - connected, again,
+                    p.lockedNanos() - t0, p.mappedNanos() - p.lockedNanos(), p.attachedNanos() - p.mappedNanos(),
+                    p.restoredNanos() - p.attachedNanos(), cloned - p.restoredNanos(), cloneCpu, started - cloned,
+                    firstSlice - cloned, bound - cloned, vsockOk - firstSlice, connected - vsockOk, answered - connected, again,
                     closed - closing};
             rows.add(v);
         }
@@ -177,6 +182,7 @@ final class CloneBench {
     }
 
     private static int connectRetries;
+    private static final java.lang.management.ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     /** Whether a clone whose agent did not answer still runs: its harts' progress over a second. */
     private static String diagnose(MicroVm m) {
@@ -198,11 +204,12 @@ final class CloneBench {
     }
 
     /** What {@link AgentClient#awaitVsock} does (retry every 20 ms while refused), counting the retries. */
-    private static SocketChannel awaitVsock(MicroVm m) throws AgentException, InterruptedException {
+    private static SocketChannel awaitVsock(MicroVm m) throws IOException, InterruptedException {
+        Path socket = m.awaitVsockSocket();
         long deadline = System.nanoTime() + AGENT_TIMEOUT.toNanos();
         while (true) {
             try {
-                return VsockConnector.connect(m.vsockSocket(), AgentClient.AGENT_VSOCK_PORT, AgentClient.DEFAULT_TIMEOUT);
+                return VsockConnector.connect(socket, AgentClient.AGENT_VSOCK_PORT, AgentClient.DEFAULT_TIMEOUT);
             } catch (AgentUnreachableException e) {
                 if (m.vm().hasEnded() || System.nanoTime() - deadline > 0) throw e;
                 connectRetries++;

@@ -90,11 +90,13 @@ final class MicroVm implements AutoCloseable {
     private final ClonePhases phases;
 
     /**
-     * {@link System#nanoTime()} at the steps of {@link #clone}: its call, RAM mapped and the machine
-     * built ({@link Vm#forSnapshot}), devices attached, state restored (with the new generation ID),
-     * and the vsock socket listening, which is when clone returns.
+     * {@link System#nanoTime()} at the steps of {@link #clone}: its call, the template marked in use,
+     * RAM mapped and the machine built ({@link Vm#forSnapshot}), devices attached, state restored (with
+     * the new generation ID), and clone's return. The vsock socket is bound later, in the background,
+     * after {@link #start}.
      */
-    record ClonePhases(long startNanos, long mappedNanos, long attachedNanos, long restoredNanos, long listeningNanos) {}
+    record ClonePhases(long startNanos, long lockedNanos, long mappedNanos, long attachedNanos, long restoredNanos,
+                       long returnedNanos) {}
 
     private MicroVm(Vm vm, RuntimeDir runtime, String name, long cid, VsockUnixProxy proxy, VirtioBalloon balloon,
                     Templates.Template template, HartPool pool, DeviceEventLoop devices, ClonePhases phases) {
@@ -102,8 +104,7 @@ final class MicroVm implements AutoCloseable {
         this.phases = phases;
         this.pool = pool;
         this.devices = devices;
-        this.template = template;
-        if (template != null) template.acquire();
+        this.template = template; // acquired by clone()
         this.balloon = balloon;
         this.runtime = runtime;
         this.name = name;
@@ -119,7 +120,7 @@ final class MicroVm implements AutoCloseable {
      */
     static MicroVm create(VmConfig config, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
                           DeviceEventLoop devices) throws BootException, IOException {
-        return withDevices(Vm.create(config, pool), disks, name, runtime, pool, devices, null, 0, 0);
+        return withDevices(Vm.create(config, pool), disks, name, runtime, pool, devices, null, 0, 0, 0);
     }
 
     /**
@@ -130,18 +131,26 @@ final class MicroVm implements AutoCloseable {
     static MicroVm clone(Templates.Template template, String name, RuntimeDir runtime, HartPool pool,
                          DeviceEventLoop devices, java.io.OutputStream console) throws IOException {
         long t0 = System.nanoTime();
+        // In use before its memory is mapped, so another process's 'template rm' cannot slip in between.
+        template.acquire();
+        boolean ok = false;
         try {
+            long locked = System.nanoTime();
             List<Disk> disks = template.disks();
             Vm vm = Vm.forSnapshot(template.snapshot(), console, pool);
-            return withDevices(vm, disks, name, runtime, pool, devices, template, t0, System.nanoTime());
+            MicroVm m = withDevices(vm, disks, name, runtime, pool, devices, template, t0, locked, System.nanoTime());
+            ok = true;
+            return m;
         } catch (BootException e) {
             throw new IOException(e.getMessage(), e);
+        } finally {
+            if (!ok) template.release();
         }
     }
 
     private static MicroVm withDevices(Vm vm, List<Disk> disks, String name, RuntimeDir runtime, HartPool pool,
                                        DeviceEventLoop devices, Templates.Template template, long startNanos,
-                                       long mappedNanos) throws BootException, IOException {
+                                       long lockedNanos, long mappedNanos) throws BootException, IOException {
         long cid = -1;
         boolean ok = false;
         try {
@@ -154,7 +163,7 @@ final class MicroVm implements AutoCloseable {
             Attached a = attach(vm, disks, cid, socket, devices, template);
             ok = true;
             ClonePhases phases = template == null ? null
-                    : new ClonePhases(startNanos, mappedNanos, a.attachedNanos(), a.restoredNanos(), System.nanoTime());
+                    : new ClonePhases(startNanos, lockedNanos, mappedNanos, a.attachedNanos(), a.restoredNanos(), System.nanoTime());
             return new MicroVm(vm, runtime, name, cid, a.proxy(), a.balloon(), template, pool, devices, phases);
         } finally {
             if (!ok) {
@@ -171,8 +180,8 @@ final class MicroVm implements AutoCloseable {
     private record Attached(VsockUnixProxy proxy, VirtioBalloon balloon, long attachedNanos, long restoredNanos) {}
 
     /**
-     * Attaches the standard devices, restores {@code template} if there is one, and opens the vsock
-     * socket; on failure closes what it opened (the caller closes the VM).
+     * Attaches the standard devices and restores {@code template} if there is one; the vsock socket
+     * is only named here, {@link #start} binds it. On failure closes what it opened (the caller closes the VM).
      */
     private static Attached attach(Vm vm, List<Disk> disks, long cid, Path socket, DeviceEventLoop devices,
                                    Templates.Template template) throws BootException, IOException {
@@ -205,7 +214,7 @@ final class MicroVm implements AutoCloseable {
                 vm.newGeneration();
             }
             long restoredNanos = System.nanoTime();
-            proxy = VsockUnixProxy.listen(vsock, socket);
+            proxy = VsockUnixProxy.unbound(vsock, socket);
             ok = true;
             return new Attached(proxy, balloon, attachedNanos, restoredNanos);
         } finally {
@@ -243,6 +252,7 @@ final class MicroVm implements AutoCloseable {
             old.close();
         }
         fresh.start();
+        proxy.listenInBackground();
     }
 
     /**
@@ -298,9 +308,31 @@ final class MicroVm implements AutoCloseable {
 
     long cid() { return cid; }
 
+    /** Where the vsock socket is, or will be once {@link #awaitVsockSocket} returns. */
     Path vsockSocket() { return proxy.path(); }
 
-    void start() { vm.start(); }
+    /**
+     * The vsock socket, once host clients can connect to it; if the VM is being reset (its socket
+     * closed and about to be bound again) or closed, returns at once and the caller's connect retries or fails.
+     *
+     * @throws IOException if it could not be bound, with a message for the user
+     */
+    Path awaitVsockSocket() throws IOException, InterruptedException {
+        VsockUnixProxy p = proxy;
+        p.awaitListening();
+        return p.path();
+    }
+
+    /**
+     * Starts the guest, then binds its vsock socket in the background: the first guest instruction
+     * does not wait for the socket's syscalls. Nobody outside can miss the socket meanwhile: this
+     * process announces a VM (and answers for it) only after {@link #awaitVsockSocket} or
+     * {@link #connectAgent}, which wait for it.
+     */
+    void start() {
+        vm.start();
+        proxy.listenInBackground();
+    }
 
     /** What {@code airlock ps} shows: the VM's size and what its memory really costs the host now, page by page. */
     VmStatus status() {
@@ -330,7 +362,13 @@ final class MicroVm implements AutoCloseable {
     AgentClient connectAgent(Duration timeout) throws AgentException, InterruptedException {
         Vm current = vm;
         Duration request = Collections.max(List.of(AgentClient.DEFAULT_TIMEOUT, Collections.min(List.of(timeout, MAX_REQUEST_WAIT))));
-        return AgentClient.awaitVsock(vsockSocket(), timeout, current::hasEnded, request);
+        Path socket;
+        try {
+            socket = awaitVsockSocket();
+        } catch (IOException e) {
+            throw new AgentUnreachableException(e.getMessage(), e);
+        }
+        return AgentClient.awaitVsock(socket, timeout, current::hasEnded, request);
     }
 
     @Override

@@ -2,12 +2,13 @@ package dev.airlock.cli;
 
 import dev.airlock.store.ImageStore;
 import dev.airlock.store.StoreException;
+import dev.airlock.sys.ErrnoException;
+import dev.airlock.sys.Fcntl;
+import dev.airlock.sys.Flock;
 import dev.airlock.vmm.snapshot.Snapshot;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,9 +28,10 @@ import java.util.stream.Stream;
  * {@code $AIRLOCK_TEMPLATES}, else {@code $XDG_DATA_HOME/airlock/templates}, else
  * {@code ~/.local/share/airlock/templates}; tests set {@code -Dairlock.templatesDir}.
  *
- * <p>A template is in use while any clone of it runs: each process with clones holds a shared lock
- * on {@value #LOCK_FILE}, so {@link #delete} (which needs it exclusively) refuses, in this process
- * or any other.
+ * <p>A template is in use while any clone of it runs: each process with clones holds a shared
+ * flock(2) lock on {@value #LOCK_FILE}, so {@link #delete} (which needs it exclusively) refuses, in
+ * this process or any other. (flock, not fcntl record locks, which older versions took: the two do
+ * not see each other, so those versions and this one must not share templates.)
  */
 final class Templates {
     static final String INFO_FILE = "template.properties";
@@ -208,9 +210,16 @@ final class Templates {
             throw new IOException("template '" + name + "' is in use by " + open.users()
                     + " running clone(s) in this process; stop them first");
         }
-        try (FileChannel ch = FileChannel.open(d.resolve(LOCK_FILE), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            FileLock lock = ch.tryLock(0, Long.MAX_VALUE, false);
-            if (lock == null) {
+        // flock locks belong to an open file: this exclusive one conflicts with any clone's shared
+        // one, in this process or another. Our own lock file (kept open between clones) closes after.
+        int fd;
+        try {
+            fd = Fcntl.open(d.resolve(LOCK_FILE).toString(), Fcntl.O_RDONLY);
+        } catch (ErrnoException e) {
+            throw new IOException("cannot open " + d.resolve(LOCK_FILE) + ": " + e.getMessage(), e);
+        }
+        try {
+            if (!Flock.flock(fd, Flock.LOCK_EX | Flock.LOCK_NB)) {
                 throw new IOException("template '" + name + "' is in use by running clones; stop them first (airlock ps lists them)");
             }
             deleteDiskSnapshots(readInfo(d.resolve(INFO_FILE))); // first: if refused, the template stays whole
@@ -220,7 +229,10 @@ final class Templates {
                 }
             }
             Files.delete(d.resolve(LOCK_FILE));
+        } finally {
+            Fcntl.close(fd);
         }
+        if (open != null) open.closeLockFile();
         Files.delete(d);
         if (open != null && OPEN.remove(d.toAbsolutePath().normalize(), open)) open.snapshot().close();
     }
@@ -232,8 +244,8 @@ final class Templates {
         private final Snapshot snapshot;
         private final Properties info;
         private int users;
-        private FileChannel lockChannel;
-        private FileLock lock;
+        /** The in-use lock file, open from the first clone until the template is deleted; -1 before. */
+        private int lockFd = -1;
 
         Template(String name, Path dir, Snapshot snapshot, Properties info) {
             this.name = name;
@@ -257,8 +269,9 @@ final class Templates {
          * of which each clone gets a throwaway clone.
          */
         List<MicroVm.Disk> disks() throws IOException {
-            var out = new ArrayList<MicroVm.Disk>();
             String text = info.getProperty("disks", "");
+            if (text.isBlank()) return List.of(); // most templates: nothing to parse or check per clone
+            var out = new ArrayList<MicroVm.Disk>();
             for (String line : text.split("\n")) {
                 if (line.isBlank()) continue;
                 String[] f = line.split("\t");
@@ -282,28 +295,36 @@ final class Templates {
 
         synchronized int users() { return users; }
 
-        /** A clone starts using it: the first takes the shared in-use lock that {@link #delete} respects. */
+        /**
+         * A clone starts using it: the first takes the shared in-use lock that {@link #delete} respects.
+         * The lock file stays open between clones (until the template is deleted), so a process
+         * making clones one after another pays for the lock, not for opening the file each time.
+         */
         synchronized void acquire() {
             if (users++ > 0) return;
             try {
-                lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.READ);
-                lock = lockChannel.lock(0, Long.MAX_VALUE, true);
-            } catch (IOException e) {
+                if (lockFd < 0) lockFd = Fcntl.open(dir.resolve(LOCK_FILE).toString(), Fcntl.O_RDONLY);
+                Flock.flock(lockFd, Flock.LOCK_SH); // waits only while a delete holds it exclusively
+            } catch (ErrnoException e) {
                 // Without the lock only another process's delete could miss us; say so, but run.
                 System.err.println("airlock: cannot mark template '" + name + "' in use: " + e.getMessage());
             }
         }
 
         synchronized void release() {
-            if (--users > 0) return;
+            if (--users > 0 || lockFd < 0) return;
             try {
-                if (lock != null) lock.release();
-                if (lockChannel != null) lockChannel.close();
-            } catch (IOException ignored) {
-                // closing a read-only lock file cannot lose data
+                Flock.flock(lockFd, Flock.LOCK_UN);
+            } catch (ErrnoException ignored) {
+                // the lock goes with the file when it is closed
             }
-            lock = null;
-            lockChannel = null;
+        }
+
+        /** Closes the lock file, once no clone uses the template (it has been deleted). */
+        synchronized void closeLockFile() {
+            if (users > 0 || lockFd < 0) return;
+            Fcntl.close(lockFd);
+            lockFd = -1;
         }
     }
 }

@@ -43,8 +43,9 @@ public final class GuestMemory implements AutoCloseable {
         this.baseGpa = baseGpa;
         this.sizeBytes = template.sizeBytes();
         this.template = template;
-        // Reserve the whole range first, so the pieces land side by side and nothing else moves in.
-        this.ram = Mman.reserve(sizeBytes);
+        // The whole range as anonymous zero memory first (one mmap: it also reserves the addresses, so
+        // the file runs land side by side and nothing else moves in), then the data runs over it.
+        this.ram = Mman.mapAnonymous(sizeBytes);
         this.hvaBase = ram.address();
         try {
             mapFromTemplate();
@@ -70,9 +71,8 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
-    /** Maps this RAM as the template has it: anonymous zero, then its data runs over it. */
+    /** Maps the template's data runs over this RAM's anonymous zero memory. */
     private void mapFromTemplate() {
-        Mman.mapAnonymousFixed(hvaBase, sizeBytes);
         long[] runs = template.runs();
         for (int i = 0; i < runs.length; i += 2) {
             long from = runs[i] << PAGE_SHIFT;

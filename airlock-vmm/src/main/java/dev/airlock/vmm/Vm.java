@@ -39,7 +39,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -61,7 +60,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             MachineLayout.DEFAULT_ISA_EXTENSIONS.stream(), java.util.stream.Stream.of("sstc")).toList();
 
     /** One for the process: seeding a SecureRandom per VM costs a clone more than the rest of its setup. */
-    private static final SecureRandom ENTROPY = new SecureRandom();
+    private static final HostEntropy ENTROPY = HostEntropy.urandom();
 
     private final VmConfig config;
     private final GuestMemory ram;
@@ -103,20 +102,25 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         HartInterrupts[] lines = harts;
         Plic plic = new Plic(lines);
         uart = new Uart16550(console, plic.source(AddressMap.UART_IRQ));
-        bus.register("plic", AddressMap.PLIC_GPA, Plic.SIZE_BYTES, plic);
         clint = new Clint(lines, time);
-        bus.register("clint", AddressMap.CLINT_GPA, Clint.SIZE_BYTES, clint);
-        bus.register("uart", AddressMap.UART_GPA, Uart16550.SIZE_BYTES, uart);
-        bus.register("finisher", AddressMap.TEST_FINISHER_GPA, 0x1000, new TestFinisher(this));
         vmGenerationId = new VmGenerationId(ENTROPY, plic.source(AddressMap.VMGENID_IRQ));
-        bus.register("vmgenid", AddressMap.VMGENID_GPA, VmGenerationId.SIZE_BYTES, vmGenerationId);
         this.plic = plic;
+        var windows = new ArrayList<Bus.Mapping>(5 + AddressMap.VIRTIO_MMIO_SLOTS);
+        windows.add(new Bus.Mapping("plic", AddressMap.PLIC_GPA, Plic.SIZE_BYTES, plic));
+        windows.add(new Bus.Mapping("clint", AddressMap.CLINT_GPA, Clint.SIZE_BYTES, clint));
+        windows.add(new Bus.Mapping("uart", AddressMap.UART_GPA, Uart16550.SIZE_BYTES, uart));
+        windows.add(new Bus.Mapping("finisher", AddressMap.TEST_FINISHER_GPA, 0x1000, new TestFinisher(this)));
+        windows.add(new Bus.Mapping("vmgenid", AddressMap.VMGENID_GPA, VmGenerationId.SIZE_BYTES, vmGenerationId));
         for (int slot = 0; slot < AddressMap.VIRTIO_MMIO_SLOTS; slot++) {
             virtioSlots[slot] = new SlotDevice();
-            bus.register("virtio" + slot, AddressMap.VIRTIO_MMIO_GPA + slot * AddressMap.VIRTIO_MMIO_SIZE_BYTES,
-                    AddressMap.VIRTIO_MMIO_SIZE_BYTES, virtioSlots[slot]);
+            windows.add(new Bus.Mapping(VIRTIO_SLOT_NAMES[slot], AddressMap.VIRTIO_MMIO_GPA
+                    + slot * AddressMap.VIRTIO_MMIO_SIZE_BYTES, AddressMap.VIRTIO_MMIO_SIZE_BYTES, virtioSlots[slot]));
         }
+        bus.registerAll(windows); // one table for the dozen windows, built once per VM (per clone)
     }
+
+    private static final String[] VIRTIO_SLOT_NAMES = java.util.stream.IntStream.range(0, AddressMap.VIRTIO_MMIO_SLOTS)
+            .mapToObj(slot -> "virtio" + slot).toArray(String[]::new);
 
     /** Builds a VM from its config and loads its kernel, initrd and device tree; nothing runs until {@link #start}. */
     public static Vm create(VmConfig config, HartPool pool) throws BootException {
@@ -211,6 +215,10 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             return;
         }
         for (HartTask t : tasks) t.wake(); // a hart that was stopped stays so: wake() checks its HSM state
+        // After the harts, so the first instruction does not wait on the device loop's wake-ups.
+        for (SlotDevice slot : virtioSlots) {
+            if (slot.device instanceof VirtioMmioTransport t) t.resume();
+        }
     }
 
     /**

@@ -47,29 +47,25 @@ public final class Bus implements MmioHandler {
      *
      * @throws IllegalArgumentException if the window is empty, does not fit below 2^63, or overlaps one already registered
      */
-    public synchronized void register(String name, long baseGpa, long sizeBytes, BusDevice device) {
-        Objects.requireNonNull(name, "name");
-        Objects.requireNonNull(device, "device");
-        if (sizeBytes <= 0) {
-            throw new IllegalArgumentException("bus device '" + name + "' needs a positive size, got " + sizeBytes);
-        }
-        long endGpa = baseGpa + sizeBytes;
-        if (baseGpa < 0 || endGpa < 0) {
-            // Guest-physical windows on this machine lie below 2^63; keeping them positive keeps the search signed.
-            throw new IllegalArgumentException(String.format(
-                    "bus device '%s' at 0x%x size 0x%x does not fit below 2^63", name, baseGpa, sizeBytes));
-        }
+    public void register(String name, long baseGpa, long sizeBytes, BusDevice device) {
+        registerAll(List.of(new Mapping(name, baseGpa, sizeBytes, device)));
+    }
+
+    /**
+     * Claims every window of {@code windows} at once, building the lookup table once rather than per
+     * window (a machine registers a dozen as it is built, once per clone); nothing is claimed if one fails.
+     *
+     * @throws IllegalArgumentException if a window is empty, does not fit below 2^63, or overlaps another
+     */
+    public synchronized void registerAll(List<Mapping> windows) {
         Table t = table;
-        for (Mapping m : t.mappings) {
-            if (baseGpa < m.endGpa() && m.baseGpa < endGpa) {
-                throw new IllegalArgumentException(String.format(
-                        "bus device '%s' [0x%x, 0x%x) overlaps '%s' [0x%x, 0x%x)",
-                        name, baseGpa, endGpa, m.name, m.baseGpa, m.endGpa()));
-            }
+        Mapping[] mappings = Arrays.copyOf(t.mappings, t.mappings.length + windows.size());
+        int n = t.mappings.length;
+        for (Mapping w : windows) {
+            check(w, mappings, n);
+            mappings[n++] = w;
         }
-        Mapping[] mappings = Arrays.copyOf(t.mappings, t.mappings.length + 1);
-        mappings[mappings.length - 1] = new Mapping(name, baseGpa, sizeBytes, device);
-        Arrays.sort(mappings, (a, b) -> Long.compare(a.baseGpa, b.baseGpa));
+        Arrays.sort(mappings, BY_BASE);
         long[] bases = new long[mappings.length];
         long[] ends = new long[mappings.length];
         BusDevice[] devices = new BusDevice[mappings.length];
@@ -79,6 +75,32 @@ public final class Bus implements MmioHandler {
             devices[i] = mappings[i].device;
         }
         table = new Table(bases, ends, devices, mappings);
+    }
+
+    private static final java.util.Comparator<Mapping> BY_BASE = (a, b) -> Long.compare(a.baseGpa, b.baseGpa);
+
+    /** Throws if {@code w} is malformed or overlaps one of {@code claimed[0, count)}. */
+    private static void check(Mapping w, Mapping[] claimed, int count) {
+        String name = Objects.requireNonNull(w.name(), "name");
+        Objects.requireNonNull(w.device(), "device");
+        long baseGpa = w.baseGpa(), sizeBytes = w.sizeBytes();
+        if (sizeBytes <= 0) {
+            throw new IllegalArgumentException("bus device '" + name + "' needs a positive size, got " + sizeBytes);
+        }
+        long endGpa = baseGpa + sizeBytes;
+        if (baseGpa < 0 || endGpa < 0) {
+            // Guest-physical windows on this machine lie below 2^63; keeping them positive keeps the search signed.
+            throw new IllegalArgumentException(String.format(
+                    "bus device '%s' at 0x%x size 0x%x does not fit below 2^63", name, baseGpa, sizeBytes));
+        }
+        for (int i = 0; i < count; i++) {
+            Mapping m = claimed[i];
+            if (baseGpa < m.endGpa() && m.baseGpa < endGpa) {
+                throw new IllegalArgumentException(String.format(
+                        "bus device '%s' [0x%x, 0x%x) overlaps '%s' [0x%x, 0x%x)",
+                        name, baseGpa, endGpa, m.name, m.baseGpa, m.endGpa()));
+            }
+        }
     }
 
     /** Index of the window holding {@code gpa} in {@code t}, or -1. */

@@ -510,7 +510,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
                     device.activate(memory, queueList, driverFeatures, interrupt);
                     activated = true;
                     device.restoreState(deviceState);
-                    // Whatever the driver queued meanwhile is looked at once the VM runs.
+                    // Whatever the driver queued meanwhile is looked at once the VM runs: see resume().
                     int unused = (int) PENDING_FIELD.getAndBitwiseOr(this, readyMask);
                 }
             } finally {
@@ -521,7 +521,19 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
                 irq.set(savedInterrupts != 0);
             }
         }
-        if (activated) task.schedule();
+    }
+
+    /**
+     * Serves what the driver of a restored device had queued when it was saved: called as its VM
+     * starts, not by {@link #restoreState}, so a clone's restore does not wake the event loop (and
+     * compete with the clone for a core) before the guest runs. Harmless on a device never restored.
+     */
+    public void resume() {
+        boolean go;
+        synchronized (this) {
+            go = activated;
+        }
+        if (go) task.schedule();
     }
 
     // ---------------------------------------------------------------- event loop

@@ -104,6 +104,28 @@ class BusTest {
     }
 
     @Test
+    void registerAllClaimsEveryWindowOrNone() {
+        Bus bus = new Bus();
+        bus.register("uart", 0x1000, 0x100, new Probe());
+        Probe a = new Probe(), b = new Probe();
+        bus.registerAll(List.of(new Bus.Mapping("b", 0x3000, 0x100, b), new Bus.Mapping("a", 0x2000, 0x100, a)));
+        bus.write(0x2010, 4, 7);
+        bus.write(0x3020, 4, 9);
+        assertEquals(7, a.lastValue);
+        assertEquals(9, b.lastValue);
+        assertEquals(List.of(0x1000L, 0x2000L, 0x3000L), bus.mappings().stream().map(Bus.Mapping::baseGpa).toList());
+        // Two new windows overlapping each other, or one an old window: refused, and the good one not claimed either.
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bus.registerAll(List.of(
+                new Bus.Mapping("c", 0x5000, 0x100, new Probe()), new Bus.Mapping("d", 0x5080, 0x100, new Probe()))));
+        assertTrue(e.getMessage().contains("'d'") && e.getMessage().contains("'c'"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> bus.registerAll(List.of(
+                new Bus.Mapping("e", 0x6000, 0x100, new Probe()), new Bus.Mapping("f", 0x1080, 0x10, new Probe()))));
+        assertEquals(3, bus.mappings().size());
+        assertFalse(bus.isMapped(0x5000));
+        assertFalse(bus.isMapped(0x6000));
+    }
+
+    @Test
     void registrationOrderDoesNotMatter() {
         Bus bus = new Bus();
         List<Probe> probes = new ArrayList<>();

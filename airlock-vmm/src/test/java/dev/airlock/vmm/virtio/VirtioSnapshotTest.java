@@ -51,6 +51,8 @@ class VirtioSnapshotTest {
         var second = new VirtioMmioTransport(new VirtioRng(new Random(2)), ram, irq, DeviceEventLoop.inline());
         second.restoreState(le(state));
         assertEquals(first.status(), second.status());
+        assertNull(ring.pollUsed(), "nothing is served before the restored VM starts");
+        second.resume();
         RingWriter.Used used = ring.pollUsed();
         assertNotNull(used, "the restored device serves what was left in the ring");
         assertEquals(pendingHead, used.id());

@@ -78,10 +78,8 @@ public final class Plic implements BusDevice {
         this.enable = new int[contexts * WORDS];
         this.threshold = new int[contexts];
         this.output = new boolean[contexts];
+        // Lines are made as devices ask for them: a machine wires a dozen of the 95.
         this.sourceLines = new IrqLine[MAX_SOURCE_ID + 1];
-        for (int n = 1; n <= MAX_SOURCE_ID; n++) {
-            sourceLines[n] = new SourceLine(this, n);
-        }
     }
 
     /**
@@ -120,7 +118,11 @@ public final class Plic implements BusDevice {
     /** The wire into source {@code n} (1..95), for a device to drive. */
     public IrqLine source(int n) {
         checkSource(n);
-        return sourceLines[n];
+        synchronized (sourceLines) {
+            IrqLine line = sourceLines[n];
+            if (line == null) sourceLines[n] = line = new SourceLine(this, n);
+            return line;
+        }
     }
 
     /** Drives source {@code n}'s level-triggered input. */

@@ -231,7 +231,7 @@ public final class Uart16550 implements BusDevice {
             dll = b.getInt() & 0xff;
             dlm = b.getInt() & 0xff;
             int trigger = b.getInt();
-            rxTriggerBytes = java.util.Arrays.stream(RX_TRIGGER_BYTES).anyMatch(t -> t == trigger) ? trigger : 1;
+            rxTriggerBytes = trigger == 1 || trigger == 4 || trigger == 8 || trigger == 14 ? trigger : 1; // RX_TRIGGER_BYTES
             fifoEnabled = b.get() != 0;
             thrEmptyInterrupt = b.get() != 0;
             overrun = b.get() != 0;

@@ -83,9 +83,9 @@ public final class VirtioBalloon implements VirtioDevice {
     private final ToLongFunction<DescriptorChain> inflateHandler = this::inflate;
     private final ToLongFunction<DescriptorChain> deflateHandler = this::deflate;
     private final ToLongFunction<DescriptorChain> reportHandler = this::report;
-    // Page-number buffers (48 KiB) are made at the first inflate or deflate: most VMs never see one,
-    // and an idle clone should not carry them. Only the device's event-loop thread touches them.
-    private byte[] readBuffer = new byte[MAX_STATS_ENTRIES * BalloonStats.ENTRY_SIZE_BYTES];
+    // Made on first use (under the transport's work lock, like every queue's processing): most clones
+    // never inflate, and 48 KiB zeroed per VM costs a clone's setup and an idle clone's heap.
+    private byte[] readBuffer;
     private long[] pfns;
     private final long[] statsByTag = new long[BalloonStats.TRACKED_TAGS];
 
@@ -358,10 +358,8 @@ public final class VirtioBalloon implements VirtioDevice {
             rejected += entries - MAX_PFNS_PER_REQUEST;
             entries = MAX_PFNS_PER_REQUEST;
         }
-        if (pfns == null) {
-            pfns = new long[MAX_PFNS_PER_REQUEST];
-            readBuffer = new byte[Math.max(MAX_PFNS_PER_REQUEST * 4, readBuffer.length)];
-        }
+        byte[] readBuffer = readBuffer();
+        if (pfns == null) pfns = new long[MAX_PFNS_PER_REQUEST];
         int got = chain.read(0, readBuffer, 0, (int) entries * 4) / 4;
         int n = 0;
         for (int i = 0; i < got; i++) {
@@ -453,6 +451,7 @@ public final class VirtioBalloon implements VirtioDevice {
 
     private void readStats(DescriptorChain chain) {
         long entries = Math.min(chain.readableBytes() / BalloonStats.ENTRY_SIZE_BYTES, MAX_STATS_ENTRIES);
+        byte[] readBuffer = readBuffer();
         int got = chain.read(0, readBuffer, 0, (int) entries * BalloonStats.ENTRY_SIZE_BYTES) / BalloonStats.ENTRY_SIZE_BYTES;
         Arrays.fill(statsByTag, -1);
         for (int i = 0; i < got; i++) {
@@ -461,6 +460,13 @@ public final class VirtioBalloon implements VirtioDevice {
             if (tag < statsByTag.length) statsByTag[tag] = leLong(readBuffer, at + 2);
         }
         latestStats = BalloonStats.of(latestStats.updates() + 1, statsByTag);
+    }
+
+    private byte[] readBuffer() {
+        if (readBuffer == null) {
+            readBuffer = new byte[Math.max(MAX_PFNS_PER_REQUEST * 4, MAX_STATS_ENTRIES * BalloonStats.ENTRY_SIZE_BYTES)];
+        }
+        return readBuffer;
     }
 
     private static int leInt(byte[] b, int at) {

@@ -27,23 +27,60 @@ public final class VsockUnixProxy implements AutoCloseable {
     private static final Duration ACCEPT_TIMEOUT = Duration.ofSeconds(10);
 
     private final VirtioVsock device;
-    private final UnixSocketServer server;
+    private final Path path;
+    // Null until the socket is started; then the server, which binds it (now or in the background).
+    private UnixSocketServer server;
+    private boolean closed;
 
-    private VsockUnixProxy(VirtioVsock device, Path path) throws IOException {
+    private VsockUnixProxy(VirtioVsock device, Path path) {
         this.device = device;
-        this.server = UnixSocketServer.start(path, "the vsock socket", this::handshake);
+        this.path = path;
         device.setHostConnector(this::connectHost);
     }
 
     /**
      * Listens on {@code path} (a stale socket file left by a dead VM is replaced) for connections
-     * into {@code device}'s guest.
+     * into {@code device}'s guest; the file exists when this returns.
      */
     public static VsockUnixProxy listen(VirtioVsock device, Path path) throws IOException {
+        var proxy = new VsockUnixProxy(device, path);
+        synchronized (proxy) {
+            proxy.server = UnixSocketServer.start(path, "the vsock socket", proxy::handshake);
+        }
+        return proxy;
+    }
+
+    /**
+     * The proxy for {@code device} at {@code path}, not listening yet: the guest's connections to the
+     * host work at once, host clients only after {@link #listenInBackground}. A clone starts its guest
+     * first and binds the socket after, off the path to its first instruction.
+     */
+    public static VsockUnixProxy unbound(VirtioVsock device, Path path) {
         return new VsockUnixProxy(device, path);
     }
 
-    public Path path() { return server.path(); }
+    /** Starts binding the socket on a background thread, unless it is bound, binding or closed. */
+    public synchronized void listenInBackground() {
+        if (server == null && !closed) server = UnixSocketServer.startInBackground(path, "the vsock socket", this::handshake);
+    }
+
+    /**
+     * Waits until host clients can connect (starting the bind if nobody has); false if the proxy was
+     * closed first, so they never will.
+     *
+     * @throws IOException if the socket could not be bound, with a message for the user
+     */
+    public boolean awaitListening() throws IOException, InterruptedException {
+        UnixSocketServer s;
+        synchronized (this) {
+            listenInBackground();
+            if (closed) return false;
+            s = server;
+        }
+        return s.awaitListening();
+    }
+
+    public Path path() { return path; }
 
     /** Guest → host: the Unix socket {@code path_PORT}, if something listens there. */
     private SocketChannel connectHost(int port) throws IOException {
@@ -122,6 +159,11 @@ public final class VsockUnixProxy implements AutoCloseable {
     @Override
     public void close() {
         device.setHostConnector(port -> null);
-        server.close();
+        UnixSocketServer s;
+        synchronized (this) {
+            closed = true;
+            s = server;
+        }
+        if (s != null) s.close();
     }
 }

@@ -4,6 +4,7 @@ import static dev.airlock.cpu.HartInterrupts.IRQ_M_EXT;
 import static dev.airlock.cpu.HartInterrupts.IRQ_S_EXT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,6 +47,23 @@ class PlicTest {
 
     private long pendingWord(int word) {
         return plic.read(0x1000 + 4L * word, 4);
+    }
+
+    /** Lines are made on first request; each source has one, and it drives its source. */
+    @Test
+    void aSourceLineIsMadeOnceAndDrivesItsSource() {
+        IrqLine line = plic.source(95);
+        assertSame(line, plic.source(95));
+        priority(95, 1);
+        enable(1, 95);
+        line.set(true);
+        assertTrue(harts[0].line(IRQ_S_EXT));
+        assertEquals(95, claim(1));
+        line.set(false);
+        complete(1, 95);
+        assertFalse(harts[0].line(IRQ_S_EXT));
+        assertThrows(IllegalArgumentException.class, () -> plic.source(0));
+        assertThrows(IllegalArgumentException.class, () -> plic.source(96));
     }
 
     @Test

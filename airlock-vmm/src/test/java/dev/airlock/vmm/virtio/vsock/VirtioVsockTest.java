@@ -57,6 +57,27 @@ class VirtioVsockTest extends VsockHostFixture {
         }
     }
 
+    /** A clone's proxy: unbound at first (the guest may already reach the host), bound in the background, then used. */
+    @Test
+    void aProxyBoundInTheBackgroundServesOnceListening() throws Exception {
+        guest = new VsockDriver(7);
+        Path socket = dir.resolve("vm.sock");
+        proxy = VsockUnixProxy.unbound(guest.device, socket);
+        assertFalse(java.nio.file.Files.exists(socket), "nothing bound before listenInBackground");
+        guest.send(guest.header(OP_REQUEST, 40000, 5000), new byte[0]);
+        guest.expect(OP_RST); // the guest's connections to the host are served at once (nothing listens on 5000)
+        proxy.listenInBackground();
+        assertTrue(proxy.awaitListening());
+        try (SocketChannel host = unix(socket)) {
+            write(host, "CONNECT 1024\n");
+            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            assertEquals(1024, request.header().dstPort);
+        }
+        proxy.close();
+        assertFalse(proxy.awaitListening(), "closed: never again");
+        assertFalse(java.nio.file.Files.exists(socket));
+    }
+
     /** The guest connects to host CID 2 port 5000: it reaches the Unix socket vm.sock_5000; nothing there means RST. */
     @Test
     void guestConnectsToTheHost() throws Exception {
