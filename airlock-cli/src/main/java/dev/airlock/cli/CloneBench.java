@@ -333,17 +333,22 @@ final class CloneBench {
                 rssPer / 1024, pssPer / 1024, last.threads() - baseline.threads(), last.fds() - baseline.fds(),
                 (last.fds() - baseline.fds()) / (double) n, last.mappings() - baseline.mappings(),
                 (last.mappings() - baseline.mappings()) / (double) n);
-        // Settled: the newest clones' first seconds (decoding their code afresh) are over.
-        Thread.sleep(10_000);
-        long insn0 = instructions(clones), cpu0 = processCpuNanos(), wall0 = System.nanoTime();
-        Thread.sleep(5_000);
-        double seconds = (System.nanoTime() - wall0) / 1e9;
-        double cores = (processCpuNanos() - cpu0) / 1e9 / seconds;
-        double insnPerClone = (instructions(clones) - insn0) / seconds / n;
+        // Settled: the newest clones' first seconds (decoding their code afresh) are over. Then again a
+        // minute later, when HotSpot has compiled what the clones' shared blocks need (steady state).
         int cpus = Runtime.getRuntime().availableProcessors();
-        out.printf("idle CPU, 10 s after the last clone, over 5 s: %.3f cores for %d idle clones (%.2f ms of CPU per clone per "
-                        + "second; the guests ran %.0f instructions per clone per second); at that rate %d cores keep %.0f idle "
-                        + "clones; load %s%n", cores, n, cores * 1000 / n, insnPerClone, cpus, cpus * n / cores, load());
+        for (int after : new int[] {10, 60}) {
+            Thread.sleep(after == 10 ? 10_000 : 45_000);
+            long insn0 = instructions(clones), cpu0 = processCpuNanos(), wall0 = System.nanoTime();
+            java.util.Map<String, Long> threads0 = threadCpuTicks();
+            Thread.sleep(5_000);
+            double seconds = (System.nanoTime() - wall0) / 1e9;
+            double cores = (processCpuNanos() - cpu0) / 1e9 / seconds;
+            double insnPerClone = (instructions(clones) - insn0) / seconds / n;
+            out.printf("idle CPU, %d s after the last clone, over 5 s: %.3f cores for %d idle clones (%.2f ms of CPU per clone per "
+                            + "second; the guests ran %.0f instructions per clone per second); at that rate %d cores keep %.0f idle "
+                            + "clones; by thread: %s; load %s%n", after, cores, n, cores * 1000 / n, insnPerClone, cpus,
+                    cpus * n / cores, threadShares(threads0, threadCpuTicks(), seconds), load());
+        }
         double gib = 1L << 30;
         out.printf("clones_per_GiB %.0f (at %.0f KiB each, template frames amortised over %d); "
                         + "extrapolated to 24 GiB: %.0f clones (memory only; labelled extrapolation)%n",
@@ -436,6 +441,38 @@ final class CloneBench {
 
     static String load() {
         return readTrimmed(Path.of("/proc/loadavg")).replaceAll("^(\\S+ \\S+ \\S+).*", "$1");
+    }
+
+    /** CPU ticks per thread name (digits folded, so the hart workers add up), from /proc/self/task. */
+    private static java.util.Map<String, Long> threadCpuTicks() {
+        var ticks = new java.util.TreeMap<String, Long>();
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    String name = Files.readString(t.resolve("comm")).trim().replaceAll("[0-9]+", "N");
+                    String stat = Files.readString(t.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime, stime
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return ticks;
+        }
+        return ticks;
+    }
+
+    /** The busiest thread kinds over an interval, in cores. */
+    private static String threadShares(java.util.Map<String, Long> before, java.util.Map<String, Long> after, double seconds) {
+        long hz = 100; // USER_HZ on Linux
+        return after.entrySet().stream()
+                .map(e -> java.util.Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() > 0)
+                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+                .limit(5)
+                .map(e -> String.format("%s %.3f", e.getKey(), e.getValue() / (double) hz / seconds))
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     private static long processCpuNanos() {
