@@ -23,17 +23,20 @@ import java.util.List;
  * a hidden class whose {@code run} method does what the interpreter would, with the guest registers
  * the block uses held in JVM locals.
  *
- * <p>A block starts at a hot head and follows direct jumps (JAL) within its page. It ends after an
- * indirect jump (JALR) or a jump back into itself, before an instruction that crosses the page, at
- * the page's end, after {@link #MAX_INSTRUCTIONS}, or after a generic instruction that may change how
- * code is fetched (CSR, system, fences). Conditional branches are
- * side exits, so a block is a superblock along the fall-through path. Generic instructions that do
- * not end it (floating point, atomics) run through the reference interpreter as helpers, with the
- * registers written back before and reloaded after.
+ * <p>A block starts at a hot head and takes in what is reachable from it by fall-through, conditional
+ * branches (both sides) and direct jumps (JAL), within its page and the page that virtually follows it,
+ * up to {@link #MAX_INSTRUCTIONS}: so a loop, even one that straddles a page boundary or whose head is
+ * not the block's, runs inside one block. Paths end at an indirect jump (JALR), before an instruction
+ * that crosses a page, and after a generic instruction that may change how code is fetched (CSR,
+ * system, fences); an edge to an instruction the block does not hold leaves it. A backward edge checks
+ * the budget and polls; an edge into the next page first checks that it still maps to the code the
+ * block was translated from ({@link Hart#nextCodePageIs}). Generic instructions that do not end a path
+ * (floating point, atomics) run through the reference interpreter as helpers, with the registers
+ * written back before and reloaded after.
  *
- * <p>Exceptions are precise: before each instruction that can trap, a local records its index and
- * offset, and the handler writes the registers back and leaves pc and the retired count as the
- * interpreter would. A store that dropped decoded code (self-modifying code) ends the block after
+ * <p>Exceptions are precise: before each instruction that can trap, a local records how many
+ * instructions retired since the last jump target and its offset, and the handler writes the registers
+ * back and leaves pc and the retired count as the interpreter would. A store that dropped decoded code (self-modifying code) ends the block after
  * itself, so the next instruction is fetched afresh.
  */
 final class BlockTranslator {
@@ -85,13 +88,13 @@ final class BlockTranslator {
             Block b = build(r.run, r.inlineMemory);
             if (r.inlineMemory) {
                 if (b == Block.NONE) continue; // keep the block that runs now
-                b.runs = Integer.MIN_VALUE;
+                b.retired = Long.MIN_VALUE;
             }
             r.code.install(r.pageHva, r.ops, r.run.startOffset >>> 1, b, System.nanoTime() - t0);
         }
     }
 
-    static final int MAX_INSTRUCTIONS = 64;
+    static final int MAX_INSTRUCTIONS = 128;
     /** Generic helpers per block: each writes back and reloads registers, so they bound the method's size. */
     static final int MAX_GENERIC = 8;
 
@@ -116,12 +119,15 @@ final class BlockTranslator {
     private static final MethodTypeDesc MTD_GENERIC = MethodTypeDesc.of(CD_void, CD_long);
     private static final MethodTypeDesc MTD_BINARY = MethodTypeDesc.of(CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_COMPARE = MethodTypeDesc.of(CD_int, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_NEXT_PAGE = MethodTypeDesc.of(CD_boolean, CD_long, CD_LONGS);
+    /** AT holds the instructions since BASE above this shift and 4096 + the offset from the block's start below. */
+    private static final int AT_SHIFT = 14;
 
-    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (index << 13 | 4096 + the
-    // offset from the block's start of the instruction that may trap; followed jumps can go backwards),
-    // 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the trap, 13 instructions retired
-    // by earlier turns of a loop, 14.. guest registers, two slots each; then, in blocks with loads or stores,
-    // the hart's data TLB arrays and context (read once: nothing that continues a block changes them) and
+    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (instructions since BASE
+    // << AT_SHIFT | 4096 + the offset from the block's start of the instruction that may trap; the block
+    // holds code before its start too), 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the
+    // trap, 13 BASE: instructions retired before the stretch that runs now, 14.. guest registers, two slots
+    // each; then, in blocks with loads or stores, the hart's data TLB arrays and context (read once: nothing that continues a block changes them) and
     // the scratch of an inline TLB lookup.
     private static final int HART = 1, PC = 2, BUDGET = 4, X = 5, AT = 6, COUNT = 7, NEXT = 8, TMP = 10, THROWN = 12,
             BASE = 13, REGS = 14, R_TAG = REGS + 64, R_DELTA = R_TAG + 1, W_TAG = R_TAG + 2, W_DELTA = R_TAG + 3,
@@ -137,8 +143,15 @@ final class BlockTranslator {
 
     /** Where the instructions of one block come from: the hart's current code page. */
     interface Source {
-        /** The decoded op at {@code offsetBytes} into the page, or 0 if that instruction crosses the page's end. */
+        /**
+         * The decoded op at {@code offsetBytes} from the start of the page (4096 and up: in the page that
+         * virtually follows it), or 0 if there is none to translate there: the instruction crosses a page's
+         * end, or the next page is not mapped for fetch now.
+         */
         long decodedAt(int offsetBytes);
+
+        /** The decoded code of the next page, which {@link #decodedAt} read for offsets of 4096 and up. */
+        long[] nextPage();
     }
 
     /**
@@ -152,48 +165,68 @@ final class BlockTranslator {
         return run == null ? Block.NONE : build(run, inlineMemory);
     }
 
-    /** The decoded instructions of one block, taken from its page on the hart's thread. */
-    record Run(long[] ops, int[] offsets, int n, int startOffset) {}
+    /**
+     * The decoded instructions of one block, taken from its page on the hart's thread, in ascending
+     * offset order; offsets of 4096 and up are in the next page, whose decoded code is {@code nextPage}
+     * (null when the block stays in its own page).
+     */
+    record Run(long[] ops, int[] offsets, int n, int startOffset, long[] nextPage) {}
 
-    /** The instructions the block at {@code startOffset} would hold, or null if there is nothing worth translating. */
+    /** The first offset past the code a block may hold: its own page and the one after it. */
+    static final int REACH = 8192;
+
+    /**
+     * The instructions the block at {@code startOffset} would hold, or null if there is nothing worth
+     * translating. From the head it follows fall-through paths, both sides of conditional branches and
+     * direct jumps, within its page and the next, until {@link #MAX_INSTRUCTIONS}; nearer paths first.
+     */
     static Run collect(Source source, int startOffset) {
-        long[] ops = new long[MAX_INSTRUCTIONS];
-        int[] offsets = new int[MAX_INSTRUCTIONS];
-        int n = 0;
-        int offset = startOffset;
-        boolean endsWithGeneric = false;
-        int generic = 0;
-        while (n < MAX_INSTRUCTIONS && offset < 4096) {
-            long d = source.decodedAt(offset);
-            if (d == 0) break;
-            ops[n] = d;
-            offsets[n] = offset;
-            n++;
-            int jumpedFrom = offset;
-            offset += (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
-            int op = (int) d & 0x7f;
-            if (op == Decoder.JAL) {
-                // Follow a direct jump within the page, unless it goes back into the block (a jump to the
-                // start loops inside the block; one to anywhere else in it ends the block).
-                int target = jumpedFrom + (int) (d >>> 32);
-                if (target < 0 || target >= 4096 || target == startOffset || visited(offsets, n, target)) break;
-                offset = target;
-                continue;
+        long[] opAt = new long[REACH / 2];
+        boolean[] seen = new boolean[REACH / 2];
+        int[] queue = new int[MAX_INSTRUCTIONS + 1];
+        int head = 0, tail = 0;
+        queue[tail++] = startOffset;
+        int n = 0, generic = 0;
+        boolean headEndsWithGeneric = false;
+        paths:
+        while (head < tail && n < MAX_INSTRUCTIONS) {
+            int offset = queue[head++];
+            while (n < MAX_INSTRUCTIONS && offset >= 0 && offset < REACH && !seen[offset >>> 1]) {
+                long d = source.decodedAt(offset);
+                if (d == 0) break;
+                seen[offset >>> 1] = true;
+                opAt[offset >>> 1] = d;
+                n++;
+                int op = (int) d & 0x7f;
+                int target = offset + (int) (d >>> 32);
+                if (op == Decoder.JAL) {
+                    if (target >= 0 && target < REACH && !seen[target >>> 1]) queue[tail++] = target;
+                    break;
+                }
+                if (op == Decoder.JALR) break;
+                if (op == Decoder.GENERIC && !continuesAfterGeneric((int) (d >>> 32))) {
+                    if (offset == startOffset) headEndsWithGeneric = true;
+                    break;
+                }
+                if (op == Decoder.GENERIC && ++generic == MAX_GENERIC) break paths;
+                if (op >= Decoder.BEQ && op <= Decoder.BGEU && target >= 0 && target < REACH && !seen[target >>> 1]) {
+                    queue[tail++] = target;
+                }
+                offset += (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
             }
-            if (op == Decoder.JALR) break;
-            if (op == Decoder.GENERIC && !continuesAfterGeneric((int) (d >>> 32))) {
-                endsWithGeneric = true;
-                break;
-            }
-            if (op == Decoder.GENERIC && ++generic == MAX_GENERIC) break;
         }
-        if (n == 0 || (n == 1 && endsWithGeneric)) return null;
-        return new Run(ops, offsets, n, startOffset);
-    }
-
-    private static boolean visited(int[] offsets, int n, int offset) {
-        for (int k = 0; k < n; k++) if (offsets[k] == offset) return true;
-        return false;
+        if (n == 0 || (n == 1 && headEndsWithGeneric)) return null;
+        long[] ops = new long[n];
+        int[] offsets = new int[n];
+        int k = 0;
+        boolean nextPage = false;
+        for (int slot = 0; slot < REACH / 2; slot++) {
+            if (!seen[slot]) continue;
+            ops[k] = opAt[slot];
+            offsets[k++] = slot << 1;
+            nextPage |= slot << 1 >= 4096;
+        }
+        return new Run(ops, offsets, n, startOffset, nextPage ? source.nextPage() : null);
     }
 
     /** Generates, loads and instantiates the block's class; any thread. */
@@ -201,7 +234,9 @@ final class BlockTranslator {
         try {
             byte[] bytes = generate(run.ops, run.offsets, run.n, run.startOffset, inlineMemory);
             MethodHandles.Lookup hidden = LOOKUP.defineHiddenClass(bytes, true);
-            return (Block) hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR).invoke();
+            Block b = (Block) hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR).invoke();
+            b.nextPage = run.nextPage;
+            return b;
         } catch (VirtualMachineError e) {
             throw e;
         } catch (Throwable e) {
@@ -257,9 +292,14 @@ final class BlockTranslator {
          */
         final boolean inlineMemory;
         final Label exit;
-        final Label loopHead;
-        int length;
         final List<Runnable> stubs = new ArrayList<>();
+        // The block's instructions in ascending offset order, a label at each, and which of them start
+        // a stretch that BASE counts from (the head and every target of a jump or taken branch).
+        long[] ops;
+        int[] offsets;
+        int n;
+        Label[] labels;
+        boolean[] leader;
 
         Emitter(CodeBuilder c, int used, int written, int startOffset, boolean inlineMemory) {
             this.c = c;
@@ -268,7 +308,6 @@ final class BlockTranslator {
             this.written = written;
             this.startOffset = startOffset;
             this.exit = c.newLabel();
-            this.loopHead = c.newLabel();
         }
 
         static int slot(int reg) { return REGS + 2 * reg; }
@@ -317,31 +356,60 @@ final class BlockTranslator {
             }
         }
 
+        /** The index of the instruction at {@code offset}, or -1 if the block does not hold it. */
+        int indexOf(int offset) {
+            int i = java.util.Arrays.binarySearch(offsets, 0, n, offset);
+            return i >= 0 ? i : -1;
+        }
+
         /**
-         * A side exit to pc + {@code delta} having retired {@code count} instructions (this turn). A jump
-         * back to the block's start loops inside the block while the budget lasts and no poll is due.
+         * Where control goes after instruction {@code from} to {@code offset}, having retired {@code count}
+         * instructions since BASE: into the block if it holds that instruction (a backward edge first
+         * checks the budget and polls, and an edge into the next page checks it is still what the block
+         * was translated from), otherwise out of the block.
          */
+        Label edge(int from, int offset, int count) {
+            int to = indexOf(offset);
+            if (to < 0) return exitTo(offset - startOffset, count);
+            Label l = c.newLabel();
+            stubs.add(() -> {
+                c.labelBinding(l);
+                c.iinc(BASE, count);
+                Label leave = c.newLabel();
+                if (offsets[from] < 4096 && offset >= 4096) {
+                    nextPageCheck();
+                    c.ifeq(leave);
+                }
+                if (to <= from) {
+                    // A loop: at most n instructions run before the next backward edge.
+                    c.iload(BASE);
+                    constant(n);
+                    c.iadd().iload(BUDGET);
+                    c.if_icmpgt(leave);
+                    c.aload(HART).getfield(CD_HART, "pollNow", CD_boolean);
+                    c.ifne(leave);
+                }
+                c.goto_(labels[to]);
+                c.labelBinding(leave);
+                pcAt(offset - startOffset);
+                c.lstore(NEXT);
+                c.iload(BASE).istore(COUNT);
+                c.goto_(exit);
+            });
+            return l;
+        }
+
+        /** Pushes whether the virtual page after the block's own still maps to the code it was translated from. */
+        void nextPageCheck() {
+            c.aload(HART).lload(PC).aload(0).getfield(CD_BLOCK, "nextPage", CD_LONGS);
+            c.invokevirtual(CD_HART, "nextCodePageIs", MTD_NEXT_PAGE);
+        }
+
+        /** An exit to pc + {@code delta} having retired {@code count} instructions since BASE. */
         Label exitTo(long delta, int count) {
             Label l = c.newLabel();
             stubs.add(() -> {
                 c.labelBinding(l);
-                if (delta == 0) {
-                    c.iinc(BASE, count);
-                    c.iload(BASE);
-                    constant(length);
-                    c.iadd().iload(BUDGET);
-                    Label leave = c.newLabel();
-                    c.if_icmpgt(leave);
-                    c.aload(HART).getfield(CD_HART, "pollNow", CD_boolean);
-                    c.ifne(leave);
-                    c.goto_(loopHead);
-                    c.labelBinding(leave);
-                    pcAt(0);
-                    c.lstore(NEXT);
-                    c.iload(BASE).istore(COUNT);
-                    c.goto_(exit);
-                    return;
-                }
                 pcAt(delta);
                 c.lstore(NEXT);
                 retired(count);
@@ -351,15 +419,16 @@ final class BlockTranslator {
             return l;
         }
 
-        /** Pushes the instructions retired: earlier turns of the loop plus {@code count} in this one. */
+        /** Pushes the instructions retired: those BASE counts plus {@code count} since. */
         void retired(int count) {
             c.iload(BASE);
             constant(count);
             c.iadd();
         }
 
-        void mayTrap(int index, int delta) {
-            constant((index << 13) | (delta + 4096));
+        /** Records, before an instruction that may trap, how many retired since BASE before it, and where it is. */
+        void mayTrap(int count, int delta) {
+            constant((count << AT_SHIFT) | (delta + 4096));
             c.istore(AT);
         }
 
@@ -388,21 +457,46 @@ final class BlockTranslator {
             c.lconst_0().lstore(NEXT);
             c.lconst_0().lstore(TMP);
             Label tryStart = c.newLabel(), tryEnd = c.newLabel(), handler = c.newLabel();
-            length = n;
-            c.labelBinding(tryStart);
-            c.labelBinding(loopHead);
-            boolean ended = false;
-            for (int k = 0; k < n && !ended; k++) {
-                ended = instruction(ops[k], k, offsets[k] - startOffset, k == n - 1);
+            this.ops = ops;
+            this.offsets = offsets;
+            this.n = n;
+            labels = new Label[n];
+            leader = new boolean[n];
+            for (int k = 0; k < n; k++) labels[k] = c.newLabel();
+            int headIndex = indexOf(startOffset);
+            leader[headIndex] = true;
+            for (int k = 0; k < n; k++) {
+                int op = (int) ops[k] & 0x7f;
+                if (op == Decoder.JAL || (op >= Decoder.BEQ && op <= Decoder.BGEU)) {
+                    int to = indexOf(offsets[k] + (int) (ops[k] >>> 32));
+                    if (to >= 0) leader[to] = true;
+                }
+                int to = indexOf(offsets[k] + length(ops[k]));
+                if (to >= 0 && to != k + 1) leader[to] = true; // reached by a jump over what lies between
             }
-            if (!ended) { // fell off the end: continue after the last instruction
-                long last = ops[n - 1];
-                int delta = offsets[n - 1] - startOffset + ((last & Decoder.COMPRESSED) != 0 ? 2 : 4);
-                pcAt(delta);
-                c.lstore(NEXT);
-                retired(n);
-                c.istore(COUNT);
-                c.goto_(exit);
+            c.labelBinding(tryStart);
+            if (headIndex != 0) c.goto_(labels[headIndex]);
+            boolean fallsIn = false; // whether the previous instruction's bytecode runs on into this one
+            int count = 0;           // instructions since BASE, up to this one
+            for (int k = 0; k < n; k++) {
+                if (leader[k]) {
+                    if (fallsIn) c.iinc(BASE, count);
+                    count = 0;
+                }
+                c.labelBinding(labels[k]);
+                fallsIn = instruction(ops[k], k, offsets[k] - startOffset, count);
+                count++;
+                if (!fallsIn) continue;
+                int next = offsets[k] + length(ops[k]);
+                if (k + 1 < n && offsets[k + 1] == next) {
+                    if (offsets[k] < 4096 && next >= 4096) { // on into the next page
+                        nextPageCheck();
+                        c.ifeq(exitTo(next - startOffset, count));
+                    }
+                    continue;
+                }
+                c.goto_(edge(k, next, count));
+                fallsIn = false;
             }
             c.labelBinding(tryEnd);
             for (Runnable stub : stubs) stub.run();
@@ -415,10 +509,10 @@ final class BlockTranslator {
             c.astore(THROWN);
             writeBack();
             c.aload(HART).iload(AT);
-            constant(13);
+            constant(AT_SHIFT);
             c.iushr().iload(BASE).iadd().putfield(CD_HART, "blockRetired", CD_int);
             c.aload(HART).lload(PC).iload(AT);
-            constant(0x1fff);
+            constant((1 << AT_SHIFT) - 1);
             c.iand();
             constant(4096);
             c.isub().i2l().ladd().putfield(CD_HART, "pc", CD_long);
@@ -426,8 +520,13 @@ final class BlockTranslator {
             c.exceptionCatch(tryStart, tryEnd, handler, CD_TRAP);
         }
 
-        /** Emits one instruction; returns true if it ended the block (all paths left). */
-        boolean instruction(long d, int index, int delta, boolean last) {
+        static int length(long d) { return (d & Decoder.COMPRESSED) != 0 ? 2 : 4; }
+
+        /**
+         * Emits instruction {@code index}, {@code count} instructions after BASE; returns whether its bytecode
+         * runs on to what follows it (false when every path left: a jump, an exit).
+         */
+        boolean instruction(long d, int index, int delta, int count) {
             int op = (int) d & 0x7f, rd = rd(d), rs1 = rs1(d), rs2 = rs2(d);
             int imm = (int) (d >>> 32);
             int len = (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
@@ -437,9 +536,8 @@ final class BlockTranslator {
                 case Decoder.AUIPC -> { pcAt((long) delta + imm); write(rd); }
                 case Decoder.JAL -> {
                     if (rd != 0) { pcAt(delta + len); write(rd); }
-                    if (!last) return false; // followed: the target's instructions come next in this block
-                    c.goto_(exitTo((long) delta + imm, index + 1));
-                    return true;
+                    c.goto_(edge(index, startOffset + delta + imm, count + 1));
+                    return false;
                 }
                 case Decoder.JALR -> {
                     read(rs1);
@@ -448,10 +546,10 @@ final class BlockTranslator {
                     constant(~1L);
                     c.land().lstore(NEXT); // before rd is written, which may be rs1
                     if (rd != 0) { pcAt(delta + len); write(rd); }
-                    retired(index + 1);
+                    retired(count + 1);
                     c.istore(COUNT);
                     c.goto_(exit);
-                    return true;
+                    return false;
                 }
                 case Decoder.BEQ, Decoder.BNE, Decoder.BLT, Decoder.BGE, Decoder.BLTU, Decoder.BGEU -> {
                     read(rs1);
@@ -461,7 +559,7 @@ final class BlockTranslator {
                     } else {
                         c.lcmp();
                     }
-                    Label taken = exitTo((long) delta + imm, index + 1);
+                    Label taken = edge(index, startOffset + delta + imm, count + 1);
                     switch (op) {
                         case Decoder.BEQ -> c.ifeq(taken);
                         case Decoder.BNE -> c.ifne(taken);
@@ -470,7 +568,7 @@ final class BlockTranslator {
                     }
                 }
                 case Decoder.LB, Decoder.LH, Decoder.LW, Decoder.LD, Decoder.LBU, Decoder.LHU, Decoder.LWU -> {
-                    mayTrap(index, delta);
+                    mayTrap(count, delta);
                     int size = switch (op) {
                         case Decoder.LB, Decoder.LBU -> 1;
                         case Decoder.LH, Decoder.LHU -> 2;
@@ -483,7 +581,7 @@ final class BlockTranslator {
                         c.invokevirtual(CD_HART, "outOfLineLoad" + 8 * size, MTD_LOAD);
                         loadExtend(op);
                         write(rd);
-                        return false;
+                        return true;
                     }
                     // Hart.load64 and friends, with the TLB hit inline and the rest (fill, MMIO, faults) a call.
                     address(rs1, imm);
@@ -500,7 +598,7 @@ final class BlockTranslator {
                     write(rd);
                 }
                 case Decoder.SB, Decoder.SH, Decoder.SW, Decoder.SD -> {
-                    mayTrap(index, delta);
+                    mayTrap(count, delta);
                     int size = switch (op) {
                         case Decoder.SB -> 1;
                         case Decoder.SH -> 2;
@@ -513,8 +611,8 @@ final class BlockTranslator {
                         address(rs1, imm);
                         read(rs2);
                         c.invokevirtual(CD_HART, "outOfLineStore" + 8 * size, MTD_STORE);
-                        codeWrittenCheck(delta + len, index + 1);
-                        return false;
+                        codeWrittenCheck(delta + len, count + 1);
+                        return true;
                     }
                     address(rs1, imm);
                     c.lstore(VA);
@@ -528,11 +626,11 @@ final class BlockTranslator {
                     c.aload(HART).lload(VA);
                     read(rs2);
                     c.invokevirtual(CD_HART, "outOfLineStore" + 8 * size, MTD_STORE);
-                    codeWrittenCheck(delta + len, index + 1);
+                    codeWrittenCheck(delta + len, count + 1);
                     c.labelBinding(done);
                 }
                 case Decoder.GENERIC -> {
-                    mayTrap(index, delta);
+                    mayTrap(count, delta);
                     writeBack();
                     c.aload(HART);
                     pcAt(delta);
@@ -541,16 +639,16 @@ final class BlockTranslator {
                     constant(d);
                     c.invokevirtual(CD_HART, "execGeneric", MTD_GENERIC);
                     if (!continuesAfterGeneric(imm)) { // it set pc itself; registers are already in x[]
-                        retired(index + 1);
+                        retired(count + 1);
                         c.ireturn();
-                        return true;
+                        return false;
                     }
                     reloadAll();
-                    codeWrittenCheck(delta + len, index + 1);
+                    codeWrittenCheck(delta + len, count + 1);
                 }
                 default -> alu(op, rd, rs1, rs2, imm);
             }
-            return false;
+            return true;
         }
 
         /** Sign or zero extends the loaded value on the stack as the load {@code op} does. */

@@ -38,12 +38,12 @@ class TranslatorDifferentialTest {
             int iterations = program.length > 20 ? 4 : rnd.nextInt(2, 400); // long enough to outlast a poll interval
             int threshold = new int[] {0, 1, 3}[rnd.nextInt(3)];
             int hotRuns = new int[] {1, 2, 1_000_000}[rnd.nextInt(3)];
-            String where = "seed " + seed + " program " + p + " (threshold " + threshold + ", hot runs " + hotRuns + ")";
+            String where = "seed " + seed + " program " + p + " (threshold " + threshold + ", hot after " + hotRuns + " instructions)";
             try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
                 ref.hart.referenceOnly = true;
                 jit.hart.jit = true;
                 jit.hart.jitThreshold = threshold;
-                jit.hart.jitHotRuns = hotRuns;
+                jit.hart.jitHotInstructions = hotRuns;
                 jit.hart.jitAsync = rnd.nextInt(4) == 0; // blocks then show up whenever the background thread is done
                 boolean reachedWfi = true;
                 for (HartHarness h : new HartHarness[] {ref, jit}) {
