@@ -11,8 +11,8 @@ import static dev.airlock.memory.HostMemory.I8;
  * one instance of its own hidden class, so HotSpot compiles it like any hot method and unloads it
  * once its page's code is dropped.
  *
- * <p>A block belongs to the guest-physical page of its head, and may run on into the page that
- * virtually follows it, after checking that mapping. It is position independent: every pc it computes
+ * <p>A block belongs to the guest-physical page of its head, and may run on into a few other pages
+ * (the next one, a callee's), checking that mapping each time. It is position independent: every pc it computes
  * is relative to the virtual pc it was entered at, so a page mapped at several virtual addresses shares
  * its blocks.
  */
@@ -32,11 +32,11 @@ abstract class Block {
     abstract int run(Hart h, long pc, int budget);
 
     /**
-     * The decoded code of the page after the block's own, for a block that runs on into it, or null.
-     * Before it goes on there, the block checks that the next virtual page still maps to that code
-     * ({@link Hart#nextCodePageIs}), and leaves otherwise.
+     * The decoded code of the other pages the block holds code of (see BlockTranslator.Run#pages). Before
+     * it goes on into one, the block checks that its virtual page still maps to that code
+     * ({@link Hart#codePageIs}), and leaves otherwise.
      */
-    long[] nextPage;
+    long[][] pages;
 
     /**
      * Instructions this block retired (Long.MIN_VALUE once it was translated again); at a threshold

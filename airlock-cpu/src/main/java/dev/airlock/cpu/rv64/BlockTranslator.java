@@ -24,15 +24,16 @@ import java.util.List;
  * the block uses held in JVM locals.
  *
  * <p>A block starts at a hot head and takes in what is reachable from it by fall-through, conditional
- * branches (both sides) and direct jumps (JAL), within its page and the page that virtually follows it,
- * up to {@link #MAX_INSTRUCTIONS}: so a loop, even one that straddles a page boundary or whose head is
- * not the block's, runs inside one block. Paths end at an indirect jump (JALR), before an instruction
- * that crosses a page, and after a generic instruction that may change how code is fetched (CSR,
- * system, fences); an edge to an instruction the block does not hold leaves it. A backward edge checks
- * the budget and polls; an edge into the next page first checks that it still maps to the code the
- * block was translated from ({@link Hart#nextCodePageIs}). Generic instructions that do not end a path
- * (floating point, atomics) run through the reference interpreter as helpers, with the registers
- * written back before and reloaded after.
+ * branches (both sides) and direct jumps (JAL; for a call, its return site too), in its page and up to
+ * {@link #MAX_PAGES} - 1 others, up to {@link #MAX_INSTRUCTIONS}: so a loop runs inside one block even
+ * when it straddles a page boundary, its head is not the block's, or it calls a function elsewhere.
+ * Paths end at an indirect jump (JALR; a return whose target is a return site the block holds goes on
+ * there), before an instruction that crosses a page, and after a generic instruction that may change
+ * how code is fetched (CSR, system, fences); an edge to an instruction the block does not hold leaves
+ * it. A backward edge checks the budget and polls; an edge into another page than the head's first
+ * checks that it still maps to the code the block was translated from ({@link Hart#codePageIs}).
+ * Generic instructions that do not end a path (floating point, atomics) run through the reference
+ * interpreter as helpers, with the registers written back before and reloaded after.
  *
  * <p>Exceptions are precise: before each instruction that can trap, a local records how many
  * instructions retired since the last jump target and its offset, and the handler writes the registers
@@ -119,12 +120,12 @@ final class BlockTranslator {
     private static final MethodTypeDesc MTD_GENERIC = MethodTypeDesc.of(CD_void, CD_long);
     private static final MethodTypeDesc MTD_BINARY = MethodTypeDesc.of(CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_COMPARE = MethodTypeDesc.of(CD_int, CD_long, CD_long);
-    private static final MethodTypeDesc MTD_NEXT_PAGE = MethodTypeDesc.of(CD_boolean, CD_long, CD_LONGS);
-    /** AT holds the instructions since BASE above this shift and 4096 + the offset from the block's start below. */
-    private static final int AT_SHIFT = 14;
+    private static final MethodTypeDesc MTD_PAGE_CHECK = MethodTypeDesc.of(CD_boolean, CD_long, CD_int, CD_LONGS);
+    /** AT holds the instructions since BASE above this shift and AT_BIAS + the offset from the block's start below. */
+    private static final int AT_SHIFT = 22, AT_BIAS = 1 << 21;
 
     // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (instructions since BASE
-    // << AT_SHIFT | 4096 + the offset from the block's start of the instruction that may trap; the block
+    // << AT_SHIFT | AT_BIAS + the offset from the block's start of the instruction that may trap; the block
     // holds code before its start too), 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the
     // trap, 13 BASE: instructions retired before the stretch that runs now, 14.. guest registers, two slots
     // each; then, in blocks with loads or stores, the hart's data TLB arrays and context (read once: nothing that continues a block changes them) and
@@ -144,14 +145,15 @@ final class BlockTranslator {
     /** Where the instructions of one block come from: the hart's current code page. */
     interface Source {
         /**
-         * The decoded op at {@code offsetBytes} from the start of the page (4096 and up: in the page that
-         * virtually follows it), or 0 if there is none to translate there: the instruction crosses a page's
-         * end, or the next page is not mapped for fetch now.
+         * The decoded op at {@code offsetBytes} from the start of the head's page (outside [0, 4096): in
+         * another virtual page, {@code offsetBytes >> 12} pages on), or 0 if there is none to translate
+         * there: the instruction crosses a page's end, its page is not mapped for fetch now, or the block
+         * already spans {@link #MAX_PAGES} pages.
          */
         long decodedAt(int offsetBytes);
 
-        /** The decoded code of the next page, which {@link #decodedAt} read for offsets of 4096 and up. */
-        long[] nextPage();
+        /** The decoded code of page {@code page} (relative to the head's, not 0), which {@link #decodedAt} read. */
+        long[] pageCode(int page);
     }
 
     /**
@@ -166,24 +168,28 @@ final class BlockTranslator {
     }
 
     /**
-     * The decoded instructions of one block, taken from its page on the hart's thread, in ascending
-     * offset order; offsets of 4096 and up are in the next page, whose decoded code is {@code nextPage}
-     * (null when the block stays in its own page).
+     * The decoded instructions of one block, taken on the hart's thread, in ascending offset order
+     * (relative to the start of the head's page); {@code pages} are the other virtual pages it holds
+     * code of ({@code offset >> 12}), whose decoded code is {@code pageCode}.
      */
-    record Run(long[] ops, int[] offsets, int n, int startOffset, long[] nextPage) {}
+    record Run(long[] ops, int[] offsets, int n, int startOffset, int[] pages, long[][] pageCode) {}
 
-    /** The first offset past the code a block may hold: its own page and the one after it. */
-    static final int REACH = 8192;
+    /** How far from its head's page a block may take in code: all a JAL reaches, and then some. */
+    static final int REACH = 1 << 20;
+    /** Pages a block may hold code of: each is checked when the block runs on into it. */
+    static final int MAX_PAGES = 4;
+    /** Return sites a return (JALR through ra or t0) compares its target with before it leaves the block. */
+    static final int MAX_RETURN_SITES = 4;
 
     /**
      * The instructions the block at {@code startOffset} would hold, or null if there is nothing worth
      * translating. From the head it follows fall-through paths, both sides of conditional branches and
-     * direct jumps, within its page and the next, until {@link #MAX_INSTRUCTIONS}; nearer paths first.
+     * direct jumps (a call's return site too), into up to {@link #MAX_PAGES} pages, until
+     * {@link #MAX_INSTRUCTIONS}; nearer paths first.
      */
     static Run collect(Source source, int startOffset) {
-        long[] opAt = new long[REACH / 2];
-        boolean[] seen = new boolean[REACH / 2];
-        int[] queue = new int[MAX_INSTRUCTIONS + 1];
+        java.util.TreeMap<Integer, Long> byOffset = new java.util.TreeMap<>();
+        int[] queue = new int[2 * MAX_INSTRUCTIONS + 1];
         int head = 0, tail = 0;
         queue[tail++] = startOffset;
         int n = 0, generic = 0;
@@ -191,51 +197,59 @@ final class BlockTranslator {
         paths:
         while (head < tail && n < MAX_INSTRUCTIONS) {
             int offset = queue[head++];
-            while (n < MAX_INSTRUCTIONS && offset >= 0 && offset < REACH && !seen[offset >>> 1]) {
+            while (n < MAX_INSTRUCTIONS && offset >= -REACH && offset < REACH && !byOffset.containsKey(offset)) {
                 long d = source.decodedAt(offset);
                 if (d == 0) break;
-                seen[offset >>> 1] = true;
-                opAt[offset >>> 1] = d;
+                byOffset.put(offset, d);
                 n++;
                 int op = (int) d & 0x7f;
                 int target = offset + (int) (d >>> 32);
+                int next = offset + ((d & Decoder.COMPRESSED) != 0 ? 2 : 4);
                 if (op == Decoder.JAL) {
-                    if (target >= 0 && target < REACH && !seen[target >>> 1]) queue[tail++] = target;
+                    queue[tail++] = target;
+                    if (rd(d) != 0) queue[tail++] = next; // a call: where it returns to
                     break;
                 }
-                if (op == Decoder.JALR) break;
+                if (op == Decoder.JALR) {
+                    if (rd(d) != 0) queue[tail++] = next;
+                    break;
+                }
                 if (op == Decoder.GENERIC && !continuesAfterGeneric((int) (d >>> 32))) {
                     if (offset == startOffset) headEndsWithGeneric = true;
                     break;
                 }
                 if (op == Decoder.GENERIC && ++generic == MAX_GENERIC) break paths;
-                if (op >= Decoder.BEQ && op <= Decoder.BGEU && target >= 0 && target < REACH && !seen[target >>> 1]) {
-                    queue[tail++] = target;
-                }
-                offset += (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
+                if (op >= Decoder.BEQ && op <= Decoder.BGEU) queue[tail++] = target;
+                offset = next;
             }
         }
         if (n == 0 || (n == 1 && headEndsWithGeneric)) return null;
         long[] ops = new long[n];
         int[] offsets = new int[n];
         int k = 0;
-        boolean nextPage = false;
-        for (int slot = 0; slot < REACH / 2; slot++) {
-            if (!seen[slot]) continue;
-            ops[k] = opAt[slot];
-            offsets[k++] = slot << 1;
-            nextPage |= slot << 1 >= 4096;
+        java.util.TreeSet<Integer> pages = new java.util.TreeSet<>();
+        for (var e : byOffset.entrySet()) {
+            offsets[k] = e.getKey();
+            ops[k++] = e.getValue();
+            if (e.getKey() >> 12 != 0) pages.add(e.getKey() >> 12);
         }
-        return new Run(ops, offsets, n, startOffset, nextPage ? source.nextPage() : null);
+        int[] pageNumbers = new int[pages.size()];
+        long[][] pageCode = new long[pages.size()][];
+        int i = 0;
+        for (int page : pages) {
+            pageNumbers[i] = page;
+            pageCode[i++] = source.pageCode(page);
+        }
+        return new Run(ops, offsets, n, startOffset, pageNumbers, pageCode);
     }
 
     /** Generates, loads and instantiates the block's class; any thread. */
     static Block build(Run run, boolean inlineMemory) {
         try {
-            byte[] bytes = generate(run.ops, run.offsets, run.n, run.startOffset, inlineMemory);
+            byte[] bytes = generate(run.ops, run.offsets, run.n, run.startOffset, run.pages, inlineMemory);
             MethodHandles.Lookup hidden = LOOKUP.defineHiddenClass(bytes, true);
             Block b = (Block) hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR).invoke();
-            b.nextPage = run.nextPage;
+            b.pages = run.pageCode;
             return b;
         } catch (VirtualMachineError e) {
             throw e;
@@ -246,7 +260,7 @@ final class BlockTranslator {
         }
     }
 
-    static byte[] generate(long[] ops, int[] offsets, int n, int startOffset, boolean inlineMemory) {
+    static byte[] generate(long[] ops, int[] offsets, int n, int startOffset, int[] pages, boolean inlineMemory) {
         // Which guest registers the block touches: those live in locals, read once at entry.
         int used = 0, written = 0;
         for (int k = 0; k < n; k++) {
@@ -272,7 +286,7 @@ final class BlockTranslator {
             cb.withSuperclass(CD_BLOCK);
             cb.withMethodBody(INIT_NAME, MTD_void, 0, c -> c.aload(0).invokespecial(CD_BLOCK, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("run", MTD_RUN, ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, usedRegs, writtenRegs, startOffset, inlineMemory).body(ops, offsets, n));
+                    c -> new Emitter(c, usedRegs, writtenRegs, startOffset, pages, inlineMemory).body(ops, offsets, n));
         });
     }
 
@@ -301,8 +315,12 @@ final class BlockTranslator {
         Label[] labels;
         boolean[] leader;
 
-        Emitter(CodeBuilder c, int used, int written, int startOffset, boolean inlineMemory) {
+        /** The other pages the block holds code of, relative to the head's; Block.pages has their decoded code. */
+        final int[] pages;
+
+        Emitter(CodeBuilder c, int used, int written, int startOffset, int[] pages, boolean inlineMemory) {
             this.c = c;
+            this.pages = pages;
             this.inlineMemory = inlineMemory;
             this.used = used;
             this.written = written;
@@ -376,8 +394,8 @@ final class BlockTranslator {
                 c.labelBinding(l);
                 c.iinc(BASE, count);
                 Label leave = c.newLabel();
-                if (offsets[from] < 4096 && offset >= 4096) {
-                    nextPageCheck();
+                if (needsPageCheck(offsets[from], offset)) {
+                    pageCheck(offset >> 12);
                     c.ifeq(leave);
                 }
                 if (to <= from) {
@@ -399,10 +417,23 @@ final class BlockTranslator {
             return l;
         }
 
-        /** Pushes whether the virtual page after the block's own still maps to the code it was translated from. */
-        void nextPageCheck() {
-            c.aload(HART).lload(PC).aload(0).getfield(CD_BLOCK, "nextPage", CD_LONGS);
-            c.invokevirtual(CD_HART, "nextCodePageIs", MTD_NEXT_PAGE);
+        /**
+         * Whether going from the instruction at {@code from} to the one at {@code to} enters another page
+         * than the head's, which the block must check first (its own page is checked by the run loop).
+         */
+        static boolean needsPageCheck(int from, int to) {
+            return to >> 12 != 0 && to >> 12 != from >> 12;
+        }
+
+        /** Pushes whether virtual page {@code page} (relative to the head's) still maps to the code the block was translated from. */
+        void pageCheck(int page) {
+            int i = java.util.Arrays.binarySearch(pages, page);
+            c.aload(HART).lload(PC);
+            constant(page);
+            c.aload(0).getfield(CD_BLOCK, "pages", CD_LONGS.arrayType());
+            constant(i);
+            c.aaload();
+            c.invokevirtual(CD_HART, "codePageIs", MTD_PAGE_CHECK);
         }
 
         /** An exit to pc + {@code delta} having retired {@code count} instructions since BASE. */
@@ -428,7 +459,7 @@ final class BlockTranslator {
 
         /** Records, before an instruction that may trap, how many retired since BASE before it, and where it is. */
         void mayTrap(int count, int delta) {
-            constant((count << AT_SHIFT) | (delta + 4096));
+            constant((count << AT_SHIFT) | (delta + AT_BIAS));
             c.istore(AT);
         }
 
@@ -473,6 +504,7 @@ final class BlockTranslator {
                 }
                 int to = indexOf(offsets[k] + length(ops[k]));
                 if (to >= 0 && to != k + 1) leader[to] = true; // reached by a jump over what lies between
+                if ((op == Decoder.JAL || op == Decoder.JALR) && rd(ops[k]) != 0 && to >= 0) leader[to] = true; // a return site
             }
             c.labelBinding(tryStart);
             if (headIndex != 0) c.goto_(labels[headIndex]);
@@ -489,8 +521,8 @@ final class BlockTranslator {
                 if (!fallsIn) continue;
                 int next = offsets[k] + length(ops[k]);
                 if (k + 1 < n && offsets[k + 1] == next) {
-                    if (offsets[k] < 4096 && next >= 4096) { // on into the next page
-                        nextPageCheck();
+                    if (needsPageCheck(offsets[k], next)) { // on into the next page
+                        pageCheck(next >> 12);
                         c.ifeq(exitTo(next - startOffset, count));
                     }
                     continue;
@@ -514,7 +546,7 @@ final class BlockTranslator {
             c.aload(HART).lload(PC).iload(AT);
             constant((1 << AT_SHIFT) - 1);
             c.iand();
-            constant(4096);
+            constant(AT_BIAS);
             c.isub().i2l().ladd().putfield(CD_HART, "pc", CD_long);
             c.aload(THROWN).athrow();
             c.exceptionCatch(tryStart, tryEnd, handler, CD_TRAP);
@@ -546,6 +578,7 @@ final class BlockTranslator {
                     constant(~1L);
                     c.land().lstore(NEXT); // before rd is written, which may be rs1
                     if (rd != 0) { pcAt(delta + len); write(rd); }
+                    if (rd == 0 && (rs1 == 1 || rs1 == 5)) returnToSites(index, count + 1);
                     retired(count + 1);
                     c.istore(COUNT);
                     c.goto_(exit);
@@ -649,6 +682,25 @@ final class BlockTranslator {
                 default -> alu(op, rd, rs1, rs2, imm);
             }
             return true;
+        }
+
+        /**
+         * A return (its target in NEXT): if it goes back to a return site the block holds (the instruction
+         * after a call in it), it goes on there instead of leaving the block.
+         */
+        void returnToSites(int from, int count) {
+            int sites = 0;
+            for (int k = 0; k < n && sites < MAX_RETURN_SITES; k++) {
+                int op = (int) ops[k] & 0x7f;
+                if ((op != Decoder.JAL && op != Decoder.JALR) || rd(ops[k]) == 0) continue;
+                int site = offsets[k] + length(ops[k]);
+                if (indexOf(site) < 0) continue;
+                sites++;
+                c.lload(NEXT);
+                pcAt(site - startOffset);
+                c.lcmp();
+                c.ifeq(edge(from, site, count));
+            }
         }
 
         /** Sign or zero extends the loaded value on the stack as the load {@code op} does. */

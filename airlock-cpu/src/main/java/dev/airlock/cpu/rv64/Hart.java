@@ -601,30 +601,46 @@ public final class Hart implements HartInterrupts {
     }
 
     /**
-     * The current code page and the one that virtually follows it, for the block translator, which reads
-     * them on the hart's thread. Instructions are decoded on first use, as the interpreter would.
+     * The current code page and a few others (by virtual page, relative to it), for the block translator,
+     * which reads them on the hart's thread. Instructions are decoded on first use, as the interpreter would.
      */
     private final class CodeSource implements BlockTranslator.Source {
         private final long vpage = curPageKey & PAGE_MASK;
-        private long nextHva = -1;
-        private long[] next;
+        private final int[] pageNumbers = new int[BlockTranslator.MAX_PAGES];
+        private final long[][] codes = new long[BlockTranslator.MAX_PAGES][];
+        private final long[] hvas = new long[BlockTranslator.MAX_PAGES];
+        private int pages = 1;
 
-        @Override
-        public long decodedAt(int offset) {
-            if (offset < 4096) return decode(curOps, curPageHva, offset);
-            if (next == null) {
-                // Only a page the fetch TLB holds now: looking one up could fault or set its accessed bit.
-                long nextPage = vpage + 4096;
-                int idx = (int) (nextPage >>> 12) & TLB_MASK;
-                if (tlbXTag[idx] != (nextPage | fetchCtx)) return 0;
-                nextHva = nextPage + tlbXDelta[idx];
-                next = code.page(nextHva);
-            }
-            return decode(next, nextHva, offset - 4096);
+        CodeSource() {
+            codes[0] = curOps;
+            hvas[0] = curPageHva;
         }
 
         @Override
-        public long[] nextPage() { return next; }
+        public long decodedAt(int offset) {
+            int i = indexOf(offset >> 12);
+            if (i < 0) {
+                if (pages == BlockTranslator.MAX_PAGES) return 0;
+                // Only a page the fetch TLB holds now: looking one up could fault or set its accessed bit.
+                long page = vpage + ((long) (offset >> 12) << 12);
+                int idx = (int) (page >>> 12) & TLB_MASK;
+                if (tlbXTag[idx] != (page | fetchCtx)) return 0;
+                i = pages++;
+                pageNumbers[i] = offset >> 12;
+                hvas[i] = page + tlbXDelta[idx];
+                codes[i] = code.page(hvas[i]);
+            }
+            return decode(codes[i], hvas[i], offset & 0xfff);
+        }
+
+        @Override
+        public long[] pageCode(int page) { return codes[indexOf(page)]; }
+
+        private int indexOf(int page) {
+            if (page == 0) return 0;
+            for (int i = 1; i < pages; i++) if (pageNumbers[i] == page) return i;
+            return -1;
+        }
 
         /** The op at {@code offset} of a decoded page, decoding it if new; 0 for a 4-byte instruction across its end. */
         private static long decode(long[] ops, long pageHva, int offset) {
@@ -646,13 +662,14 @@ public final class Hart implements HartInterrupts {
     }
 
     /**
-     * Whether the virtual page after the one {@code pc} is in maps, for fetch in the current mode, to the
-     * RAM page whose decoded code is {@code ops}; a translated block checks it before it runs on there.
+     * Whether the virtual page {@code page} pages on from the one {@code pc} is in maps, for fetch in the
+     * current mode, to the RAM page whose decoded code is {@code ops}; a translated block checks it before
+     * it runs on there.
      */
-    boolean nextCodePageIs(long pc, long[] ops) {
-        long next = (pc & PAGE_MASK) + 4096;
-        int idx = (int) (next >>> 12) & TLB_MASK;
-        return tlbXTag[idx] == (next | fetchCtx) && code.page(next + tlbXDelta[idx]) == ops;
+    boolean codePageIs(long pc, int page, long[] ops) {
+        long vpage = (pc & PAGE_MASK) + ((long) page << 12);
+        int idx = (int) (vpage >>> 12) & TLB_MASK;
+        return tlbXTag[idx] == (vpage | fetchCtx) && code.page(vpage + tlbXDelta[idx]) == ops;
     }
 
     // Loads and stores for translated blocks that keep them as calls. The launcher tells HotSpot not to

@@ -154,7 +154,9 @@ class TranslatorDifferentialTest {
             for (int slice = 0; slice < 100 && exit != Hart.EXIT_WFI; slice++) exit = jit.hart.run(10_000);
             assertEquals(Hart.EXIT_WFI, exit);
             assertEquals((long) iterations * heads, jit.hart.x[10]);
-            assertTrue(jit.hart.code.blocksTranslated() >= heads, "blocks translated: " + jit.hart.code.blocksTranslated());
+            // A block follows the jumps into up to MAX_PAGES pages, so it may hold the next few heads too.
+            assertTrue(jit.hart.code.blocksTranslated() >= heads / BlockTranslator.MAX_PAGES,
+                    "blocks translated: " + jit.hart.code.blocksTranslated());
             // Each head runs interpreted for its first threshold + 1 entries at most, translated after.
             assertTrue(jit.hart.blockInstructions() >= 2L * heads * (iterations - threshold - 1),
                     "in blocks: " + jit.hart.blockInstructions());

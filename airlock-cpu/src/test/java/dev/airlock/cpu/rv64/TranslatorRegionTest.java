@@ -85,6 +85,39 @@ class TranslatorRegionTest {
         assertEquals(iterations / 2 + 100L * (iterations / 2), x[0][11]);
     }
 
+    /**
+     * A loop that calls a function on another page (as a hash loop calls a byte swap): the call, the
+     * function and the return stay inside one block. Once the function returns elsewhere (it bumps ra)
+     * and faults: the block leaves at the return, and the fault is precise.
+     */
+    @ParameterizedTest(name = "threshold {0}, hot after {1} instructions")
+    @CsvSource({"1, 1", "1, 1000000", "0, 3", "20, 1000000"})
+    void callAndReturnAcrossPagesStayInOneBlock(int threshold, int hotRuns) {
+        long callee = RAM + 0x5000;
+        int iterations = 3000;
+        long[][] x = runBoth(threshold, hotRuns, h -> {
+            h.program(
+                    addi(10, 10, 1),            //  0
+                    jal(1, (int) (callee - RAM - 4)), //  4: call
+                    addi(12, 12, 1),            //  8: the return site, skipped once
+                    addi(29, 29, -1),           // 12
+                    bne(29, 0, -16),            // 16: -> 0
+                    WFI);                       // 20
+            h.load(callee,
+                    addi(11, 11, 3),
+                    bne(29, 13, 12),            // all but once: straight to the return
+                    addi(1, 1, 4),              // return past the site
+                    ld(6, 0, 0),                // and fault on the way
+                    jalr(0, 1, 0));
+            h.hart.x[29] = iterations;
+            h.hart.x[13] = iterations / 2;
+        });
+        assertEquals(iterations, x[0][10]);
+        assertEquals(3L * iterations, x[0][11]);
+        assertEquals(iterations - 1, x[0][12]);
+        assertTrue(x[1][0] < iterations / 4, "blocks run: " + x[1][0]);
+    }
+
     /** An inner loop whose head is not the block's: it loops inside the block instead of leaving it each turn. */
     @ParameterizedTest(name = "threshold {0}, hot after {1} instructions")
     @CsvSource({"0, 1", "0, 1000000", "3, 2"})
