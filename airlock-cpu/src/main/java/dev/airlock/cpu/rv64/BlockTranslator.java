@@ -62,7 +62,7 @@ final class BlockTranslator {
      */
     static boolean requestInBackground(CodeCache code, long pageHva, long[] ops, Source source, int offset,
                                        boolean inlineMemory) {
-        Run run = collect(source, offset);
+        Run run = collect(source, offset, inlineMemory ? MAX_INSTRUCTIONS : WARM_INSTRUCTIONS);
         if (run == null) return false;
         if (worker == null) startWorker();
         REQUESTS.offer(new Request(code, pageHva, ops, run, inlineMemory)); // full: the head stays interpreted
@@ -96,6 +96,12 @@ final class BlockTranslator {
     }
 
     static final int MAX_INSTRUCTIONS = 128;
+    /**
+     * The cap for a block's first translation (for C1): translating and compiling a block costs about
+     * its size, and most blocks never get hot, so a boot pays for large first translations on the
+     * threads it shares the CPU with. Hot blocks are translated again with the full cap.
+     */
+    static final int WARM_INSTRUCTIONS = Integer.getInteger("airlock.cpu.jitWarmInstructions", 48);
     /** Generic helpers per block: each writes back and reloads registers, so they bound the method's size. */
     static final int MAX_GENERIC = 8;
 
@@ -163,7 +169,7 @@ final class BlockTranslator {
      * are calls (for the bytecode interpreter and C1).
      */
     static Block translate(Source source, int startOffset, boolean inlineMemory) {
-        Run run = collect(source, startOffset);
+        Run run = collect(source, startOffset, inlineMemory ? MAX_INSTRUCTIONS : WARM_INSTRUCTIONS);
         return run == null ? Block.NONE : build(run, inlineMemory);
     }
 
@@ -185,19 +191,20 @@ final class BlockTranslator {
      * The instructions the block at {@code startOffset} would hold, or null if there is nothing worth
      * translating. From the head it follows fall-through paths, both sides of conditional branches and
      * direct jumps (a call's return site too), into up to {@link #MAX_PAGES} pages, until
-     * {@link #MAX_INSTRUCTIONS}; nearer paths first.
+     * {@code limit} instructions (at most {@link #MAX_INSTRUCTIONS}); nearer paths first.
      */
-    static Run collect(Source source, int startOffset) {
+    static Run collect(Source source, int startOffset, int limit) {
+        limit = Math.max(1, Math.min(limit, MAX_INSTRUCTIONS));
         java.util.TreeMap<Integer, Long> byOffset = new java.util.TreeMap<>();
-        int[] queue = new int[2 * MAX_INSTRUCTIONS + 1];
+        int[] queue = new int[2 * limit + 1];
         int head = 0, tail = 0;
         queue[tail++] = startOffset;
         int n = 0, generic = 0;
         boolean headEndsWithGeneric = false;
         paths:
-        while (head < tail && n < MAX_INSTRUCTIONS) {
+        while (head < tail && n < limit) {
             int offset = queue[head++];
-            while (n < MAX_INSTRUCTIONS && offset >= -REACH && offset < REACH && !byOffset.containsKey(offset)) {
+            while (n < limit && offset >= -REACH && offset < REACH && !byOffset.containsKey(offset)) {
                 long d = source.decodedAt(offset);
                 if (d == 0) break;
                 byOffset.put(offset, d);
