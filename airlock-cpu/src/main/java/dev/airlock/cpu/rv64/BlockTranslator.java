@@ -62,7 +62,7 @@ final class BlockTranslator {
      */
     static boolean requestInBackground(CodeCache code, long pageHva, long[] ops, Source source, int offset,
                                        boolean inlineMemory) {
-        Run run = collect(source, offset, inlineMemory ? MAX_INSTRUCTIONS : WARM_INSTRUCTIONS);
+        Run run = collect(source, offset, inlineMemory ? HOT_INSTRUCTIONS : WARM_INSTRUCTIONS);
         if (run == null) return false;
         if (worker == null) startWorker();
         REQUESTS.offer(new Request(code, pageHva, ops, run, inlineMemory)); // full: the head stays interpreted
@@ -95,7 +95,9 @@ final class BlockTranslator {
         }
     }
 
-    static final int MAX_INSTRUCTIONS = 128;
+    /** The most instructions a block holds (AT's count field has room for 511), and a hot block's cap. */
+    static final int MAX_INSTRUCTIONS = 256;
+    static final int HOT_INSTRUCTIONS = Integer.getInteger("airlock.cpu.jitHotBlockInstructions", 128);
     /**
      * The cap for a block's first translation (for C1): translating and compiling a block costs about
      * its size, and most blocks never get hot, so a boot pays for large first translations on the
@@ -169,7 +171,7 @@ final class BlockTranslator {
      * are calls (for the bytecode interpreter and C1).
      */
     static Block translate(Source source, int startOffset, boolean inlineMemory) {
-        Run run = collect(source, startOffset, inlineMemory ? MAX_INSTRUCTIONS : WARM_INSTRUCTIONS);
+        Run run = collect(source, startOffset, inlineMemory ? HOT_INSTRUCTIONS : WARM_INSTRUCTIONS);
         return run == null ? Block.NONE : build(run, inlineMemory);
     }
 
