@@ -95,9 +95,9 @@ final class BlockTranslator {
         }
     }
 
-    /** The most instructions a block holds (AT's count field has room for 511), and a hot block's cap. */
+    /** The most instructions a block holds (AT's count field has room for 511); a hot block's cap is HOT_INSTRUCTIONS. */
     static final int MAX_INSTRUCTIONS = 256;
-    static final int HOT_INSTRUCTIONS = Integer.getInteger("airlock.cpu.jitHotBlockInstructions", 128);
+    static final int HOT_INSTRUCTIONS = Integer.getInteger("airlock.cpu.jitHotBlockInstructions", 48);
     /**
      * The cap for a block's first translation (for C1): translating and compiling a block costs about
      * its size, and most blocks never get hot, so a boot pays for large first translations on the
