@@ -11,9 +11,10 @@ import static dev.airlock.memory.HostMemory.I8;
  * one instance of its own hidden class, so HotSpot compiles it like any hot method and unloads it
  * once its page's code is dropped.
  *
- * <p>A block belongs to one guest-physical page and never crosses it. It is position independent:
- * every pc it computes is relative to the virtual pc it was entered at, so a page mapped at several
- * virtual addresses shares its blocks.
+ * <p>A block belongs to the guest-physical page of its head, and may run on into a few other pages
+ * (the next one, a callee's), checking that mapping each time. It is position independent: every pc it computes
+ * is relative to the virtual pc it was entered at, so a page mapped at several virtual addresses shares
+ * its blocks.
  */
 abstract class Block {
     /** Stands in a page's block table for a head that does not translate, so it is not tried again. */
@@ -30,8 +31,18 @@ abstract class Block {
      */
     abstract int run(Hart h, long pc, int budget);
 
-    /** How often the run loop entered this block; at a threshold it is translated again with inlined memory access. */
-    int runs;
+    /**
+     * The decoded code of the other pages the block holds code of (see BlockTranslator.Run#pages). Before
+     * it goes on into one, the block checks that its virtual page still maps to that code
+     * ({@link Hart#codePageIs}), and leaves otherwise.
+     */
+    long[][] pages;
+
+    /**
+     * Instructions this block retired (Long.MIN_VALUE once it was translated again); at a threshold
+     * ({@code Hart.jitHotInstructions}) it is translated again with inlined memory access.
+     */
+    long retired;
 
     // Small helpers the generated code calls; HotSpot inlines them.
 

@@ -23,17 +23,21 @@ import java.util.List;
  * a hidden class whose {@code run} method does what the interpreter would, with the guest registers
  * the block uses held in JVM locals.
  *
- * <p>A block starts at a hot head and follows direct jumps (JAL) within its page. It ends after an
- * indirect jump (JALR) or a jump back into itself, before an instruction that crosses the page, at
- * the page's end, after {@link #MAX_INSTRUCTIONS}, or after a generic instruction that may change how
- * code is fetched (CSR, system, fences). Conditional branches are
- * side exits, so a block is a superblock along the fall-through path. Generic instructions that do
- * not end it (floating point, atomics) run through the reference interpreter as helpers, with the
- * registers written back before and reloaded after.
+ * <p>A block starts at a hot head and takes in what is reachable from it by fall-through, conditional
+ * branches (both sides) and direct jumps (JAL; for a call, its return site too), in its page and up to
+ * {@link #MAX_PAGES} - 1 others, up to {@link #MAX_INSTRUCTIONS}: so a loop runs inside one block even
+ * when it straddles a page boundary, its head is not the block's, or it calls a function elsewhere.
+ * Paths end at an indirect jump (JALR; a return whose target is a return site the block holds goes on
+ * there), before an instruction that crosses a page, and after a generic instruction that may change
+ * how code is fetched (CSR, system, fences); an edge to an instruction the block does not hold leaves
+ * it. A backward edge checks the budget and polls; an edge into another page than the head's first
+ * checks that it still maps to the code the block was translated from ({@link Hart#codePageIs}).
+ * Generic instructions that do not end a path (floating point, atomics) run through the reference
+ * interpreter as helpers, with the registers written back before and reloaded after.
  *
- * <p>Exceptions are precise: before each instruction that can trap, a local records its index and
- * offset, and the handler writes the registers back and leaves pc and the retired count as the
- * interpreter would. A store that dropped decoded code (self-modifying code) ends the block after
+ * <p>Exceptions are precise: before each instruction that can trap, a local records how many
+ * instructions retired since the last jump target and its offset, and the handler writes the registers
+ * back and leaves pc and the retired count as the interpreter would. A store that dropped decoded code (self-modifying code) ends the block after
  * itself, so the next instruction is fetched afresh.
  */
 final class BlockTranslator {
@@ -58,7 +62,7 @@ final class BlockTranslator {
      */
     static boolean requestInBackground(CodeCache code, long pageHva, long[] ops, Source source, int offset,
                                        boolean inlineMemory) {
-        Run run = collect(source, offset);
+        Run run = collect(source, offset, inlineMemory ? HOT_INSTRUCTIONS : WARM_INSTRUCTIONS);
         if (run == null) return false;
         if (worker == null) startWorker();
         REQUESTS.offer(new Request(code, pageHva, ops, run, inlineMemory)); // full: the head stays interpreted
@@ -85,13 +89,21 @@ final class BlockTranslator {
             Block b = build(r.run, r.inlineMemory);
             if (r.inlineMemory) {
                 if (b == Block.NONE) continue; // keep the block that runs now
-                b.runs = Integer.MIN_VALUE;
+                b.retired = Long.MIN_VALUE;
             }
             r.code.install(r.pageHva, r.ops, r.run.startOffset >>> 1, b, System.nanoTime() - t0);
         }
     }
 
-    static final int MAX_INSTRUCTIONS = 64;
+    /** The most instructions a block holds (AT's count field has room for 511); a hot block's cap is HOT_INSTRUCTIONS. */
+    static final int MAX_INSTRUCTIONS = 256;
+    static final int HOT_INSTRUCTIONS = Integer.getInteger("airlock.cpu.jitHotBlockInstructions", 48);
+    /**
+     * The cap for a block's first translation (for C1): translating and compiling a block costs about
+     * its size, and most blocks never get hot, so a boot pays for large first translations on the
+     * threads it shares the CPU with. Hot blocks are translated again with the full cap.
+     */
+    static final int WARM_INSTRUCTIONS = Integer.getInteger("airlock.cpu.jitWarmInstructions", 48);
     /** Generic helpers per block: each writes back and reloads registers, so they bound the method's size. */
     static final int MAX_GENERIC = 8;
 
@@ -116,12 +128,15 @@ final class BlockTranslator {
     private static final MethodTypeDesc MTD_GENERIC = MethodTypeDesc.of(CD_void, CD_long);
     private static final MethodTypeDesc MTD_BINARY = MethodTypeDesc.of(CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_COMPARE = MethodTypeDesc.of(CD_int, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_PAGE_CHECK = MethodTypeDesc.of(CD_boolean, CD_long, CD_int, CD_LONGS);
+    /** AT holds the instructions since BASE above this shift and AT_BIAS + the offset from the block's start below. */
+    private static final int AT_SHIFT = 22, AT_BIAS = 1 << 21;
 
-    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (index << 13 | 4096 + the
-    // offset from the block's start of the instruction that may trap; followed jumps can go backwards),
-    // 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the trap, 13 instructions retired
-    // by earlier turns of a loop, 14.. guest registers, two slots each; then, in blocks with loads or stores,
-    // the hart's data TLB arrays and context (read once: nothing that continues a block changes them) and
+    // Locals of run(): 0 this, 1 hart, 2-3 pc at entry, 4 budget, 5 x[], 6 "at" (instructions since BASE
+    // << AT_SHIFT | AT_BIAS + the offset from the block's start of the instruction that may trap; the block
+    // holds code before its start too), 7 retired count at exit, 8-9 next pc at exit, 10-11 scratch, 12 the
+    // trap, 13 BASE: instructions retired before the stretch that runs now, 14.. guest registers, two slots
+    // each; then, in blocks with loads or stores, the hart's data TLB arrays and context (read once: nothing that continues a block changes them) and
     // the scratch of an inline TLB lookup.
     private static final int HART = 1, PC = 2, BUDGET = 4, X = 5, AT = 6, COUNT = 7, NEXT = 8, TMP = 10, THROWN = 12,
             BASE = 13, REGS = 14, R_TAG = REGS + 64, R_DELTA = R_TAG + 1, W_TAG = R_TAG + 2, W_DELTA = R_TAG + 3,
@@ -137,8 +152,16 @@ final class BlockTranslator {
 
     /** Where the instructions of one block come from: the hart's current code page. */
     interface Source {
-        /** The decoded op at {@code offsetBytes} into the page, or 0 if that instruction crosses the page's end. */
+        /**
+         * The decoded op at {@code offsetBytes} from the start of the head's page (outside [0, 4096): in
+         * another virtual page, {@code offsetBytes >> 12} pages on), or 0 if there is none to translate
+         * there: the instruction crosses a page's end, its page is not mapped for fetch now, or the block
+         * already spans {@link #MAX_PAGES} pages.
+         */
         long decodedAt(int offsetBytes);
+
+        /** The decoded code of page {@code page} (relative to the head's, not 0), which {@link #decodedAt} read. */
+        long[] pageCode(int page);
     }
 
     /**
@@ -148,60 +171,95 @@ final class BlockTranslator {
      * are calls (for the bytecode interpreter and C1).
      */
     static Block translate(Source source, int startOffset, boolean inlineMemory) {
-        Run run = collect(source, startOffset);
+        Run run = collect(source, startOffset, inlineMemory ? HOT_INSTRUCTIONS : WARM_INSTRUCTIONS);
         return run == null ? Block.NONE : build(run, inlineMemory);
     }
 
-    /** The decoded instructions of one block, taken from its page on the hart's thread. */
-    record Run(long[] ops, int[] offsets, int n, int startOffset) {}
+    /**
+     * The decoded instructions of one block, taken on the hart's thread, in ascending offset order
+     * (relative to the start of the head's page); {@code pages} are the other virtual pages it holds
+     * code of ({@code offset >> 12}), whose decoded code is {@code pageCode}.
+     */
+    record Run(long[] ops, int[] offsets, int n, int startOffset, int[] pages, long[][] pageCode) {}
 
-    /** The instructions the block at {@code startOffset} would hold, or null if there is nothing worth translating. */
-    static Run collect(Source source, int startOffset) {
-        long[] ops = new long[MAX_INSTRUCTIONS];
-        int[] offsets = new int[MAX_INSTRUCTIONS];
-        int n = 0;
-        int offset = startOffset;
-        boolean endsWithGeneric = false;
-        int generic = 0;
-        while (n < MAX_INSTRUCTIONS && offset < 4096) {
-            long d = source.decodedAt(offset);
-            if (d == 0) break;
-            ops[n] = d;
-            offsets[n] = offset;
-            n++;
-            int jumpedFrom = offset;
-            offset += (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
-            int op = (int) d & 0x7f;
-            if (op == Decoder.JAL) {
-                // Follow a direct jump within the page, unless it goes back into the block (a jump to the
-                // start loops inside the block; one to anywhere else in it ends the block).
-                int target = jumpedFrom + (int) (d >>> 32);
-                if (target < 0 || target >= 4096 || target == startOffset || visited(offsets, n, target)) break;
-                offset = target;
-                continue;
+    /** How far from its head's page a block may take in code: all a JAL reaches, and then some. */
+    static final int REACH = 1 << 20;
+    /** Pages a block may hold code of: each is checked when the block runs on into it. */
+    static final int MAX_PAGES = 4;
+    /** Return sites a return (JALR through ra or t0) compares its target with before it leaves the block. */
+    static final int MAX_RETURN_SITES = 4;
+
+    /**
+     * The instructions the block at {@code startOffset} would hold, or null if there is nothing worth
+     * translating. From the head it follows fall-through paths, both sides of conditional branches and
+     * direct jumps (a call's return site too), into up to {@link #MAX_PAGES} pages, until
+     * {@code limit} instructions (at most {@link #MAX_INSTRUCTIONS}); nearer paths first.
+     */
+    static Run collect(Source source, int startOffset, int limit) {
+        limit = Math.max(1, Math.min(limit, MAX_INSTRUCTIONS));
+        java.util.TreeMap<Integer, Long> byOffset = new java.util.TreeMap<>();
+        int[] queue = new int[2 * limit + 1];
+        int head = 0, tail = 0;
+        queue[tail++] = startOffset;
+        int n = 0, generic = 0;
+        boolean headEndsWithGeneric = false;
+        paths:
+        while (head < tail && n < limit) {
+            int offset = queue[head++];
+            while (n < limit && offset >= -REACH && offset < REACH && !byOffset.containsKey(offset)) {
+                long d = source.decodedAt(offset);
+                if (d == 0) break;
+                byOffset.put(offset, d);
+                n++;
+                int op = (int) d & 0x7f;
+                int target = offset + (int) (d >>> 32);
+                int next = offset + ((d & Decoder.COMPRESSED) != 0 ? 2 : 4);
+                if (op == Decoder.JAL) {
+                    queue[tail++] = target;
+                    if (rd(d) != 0) queue[tail++] = next; // a call: where it returns to
+                    break;
+                }
+                if (op == Decoder.JALR) {
+                    if (rd(d) != 0) queue[tail++] = next;
+                    break;
+                }
+                if (op == Decoder.GENERIC && !continuesAfterGeneric((int) (d >>> 32))) {
+                    if (offset == startOffset) headEndsWithGeneric = true;
+                    break;
+                }
+                if (op == Decoder.GENERIC && ++generic == MAX_GENERIC) break paths;
+                if (op >= Decoder.BEQ && op <= Decoder.BGEU) queue[tail++] = target;
+                offset = next;
             }
-            if (op == Decoder.JALR) break;
-            if (op == Decoder.GENERIC && !continuesAfterGeneric((int) (d >>> 32))) {
-                endsWithGeneric = true;
-                break;
-            }
-            if (op == Decoder.GENERIC && ++generic == MAX_GENERIC) break;
         }
-        if (n == 0 || (n == 1 && endsWithGeneric)) return null;
-        return new Run(ops, offsets, n, startOffset);
-    }
-
-    private static boolean visited(int[] offsets, int n, int offset) {
-        for (int k = 0; k < n; k++) if (offsets[k] == offset) return true;
-        return false;
+        if (n == 0 || (n == 1 && headEndsWithGeneric)) return null;
+        long[] ops = new long[n];
+        int[] offsets = new int[n];
+        int k = 0;
+        java.util.TreeSet<Integer> pages = new java.util.TreeSet<>();
+        for (var e : byOffset.entrySet()) {
+            offsets[k] = e.getKey();
+            ops[k++] = e.getValue();
+            if (e.getKey() >> 12 != 0) pages.add(e.getKey() >> 12);
+        }
+        int[] pageNumbers = new int[pages.size()];
+        long[][] pageCode = new long[pages.size()][];
+        int i = 0;
+        for (int page : pages) {
+            pageNumbers[i] = page;
+            pageCode[i++] = source.pageCode(page);
+        }
+        return new Run(ops, offsets, n, startOffset, pageNumbers, pageCode);
     }
 
     /** Generates, loads and instantiates the block's class; any thread. */
     static Block build(Run run, boolean inlineMemory) {
         try {
-            byte[] bytes = generate(run.ops, run.offsets, run.n, run.startOffset, inlineMemory);
+            byte[] bytes = generate(run.ops, run.offsets, run.n, run.startOffset, run.pages, inlineMemory);
             MethodHandles.Lookup hidden = LOOKUP.defineHiddenClass(bytes, true);
-            return (Block) hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR).invoke();
+            Block b = (Block) hidden.findConstructor(hidden.lookupClass(), CONSTRUCTOR).invoke();
+            b.pages = run.pageCode;
+            return b;
         } catch (VirtualMachineError e) {
             throw e;
         } catch (Throwable e) {
@@ -211,7 +269,7 @@ final class BlockTranslator {
         }
     }
 
-    static byte[] generate(long[] ops, int[] offsets, int n, int startOffset, boolean inlineMemory) {
+    static byte[] generate(long[] ops, int[] offsets, int n, int startOffset, int[] pages, boolean inlineMemory) {
         // Which guest registers the block touches: those live in locals, read once at entry.
         int used = 0, written = 0;
         for (int k = 0; k < n; k++) {
@@ -237,7 +295,7 @@ final class BlockTranslator {
             cb.withSuperclass(CD_BLOCK);
             cb.withMethodBody(INIT_NAME, MTD_void, 0, c -> c.aload(0).invokespecial(CD_BLOCK, INIT_NAME, MTD_void).return_());
             cb.withMethodBody("run", MTD_RUN, ClassFile.ACC_FINAL,
-                    c -> new Emitter(c, usedRegs, writtenRegs, startOffset, inlineMemory).body(ops, offsets, n));
+                    c -> new Emitter(c, usedRegs, writtenRegs, startOffset, pages, inlineMemory).body(ops, offsets, n));
         });
     }
 
@@ -257,18 +315,26 @@ final class BlockTranslator {
          */
         final boolean inlineMemory;
         final Label exit;
-        final Label loopHead;
-        int length;
         final List<Runnable> stubs = new ArrayList<>();
+        // The block's instructions in ascending offset order, a label at each, and which of them start
+        // a stretch that BASE counts from (the head and every target of a jump or taken branch).
+        long[] ops;
+        int[] offsets;
+        int n;
+        Label[] labels;
+        boolean[] leader;
 
-        Emitter(CodeBuilder c, int used, int written, int startOffset, boolean inlineMemory) {
+        /** The other pages the block holds code of, relative to the head's; Block.pages has their decoded code. */
+        final int[] pages;
+
+        Emitter(CodeBuilder c, int used, int written, int startOffset, int[] pages, boolean inlineMemory) {
             this.c = c;
+            this.pages = pages;
             this.inlineMemory = inlineMemory;
             this.used = used;
             this.written = written;
             this.startOffset = startOffset;
             this.exit = c.newLabel();
-            this.loopHead = c.newLabel();
         }
 
         static int slot(int reg) { return REGS + 2 * reg; }
@@ -317,31 +383,73 @@ final class BlockTranslator {
             }
         }
 
+        /** The index of the instruction at {@code offset}, or -1 if the block does not hold it. */
+        int indexOf(int offset) {
+            int i = java.util.Arrays.binarySearch(offsets, 0, n, offset);
+            return i >= 0 ? i : -1;
+        }
+
         /**
-         * A side exit to pc + {@code delta} having retired {@code count} instructions (this turn). A jump
-         * back to the block's start loops inside the block while the budget lasts and no poll is due.
+         * Where control goes after instruction {@code from} to {@code offset}, having retired {@code count}
+         * instructions since BASE: into the block if it holds that instruction (a backward edge first
+         * checks the budget and polls, and an edge into the next page checks it is still what the block
+         * was translated from), otherwise out of the block.
          */
+        Label edge(int from, int offset, int count) {
+            int to = indexOf(offset);
+            if (to < 0) return exitTo(offset - startOffset, count);
+            Label l = c.newLabel();
+            stubs.add(() -> {
+                c.labelBinding(l);
+                c.iinc(BASE, count);
+                Label leave = c.newLabel();
+                if (needsPageCheck(offsets[from], offset)) {
+                    pageCheck(offset >> 12);
+                    c.ifeq(leave);
+                }
+                if (to <= from) {
+                    // A loop: at most n instructions run before the next backward edge.
+                    c.iload(BASE);
+                    constant(n);
+                    c.iadd().iload(BUDGET);
+                    c.if_icmpgt(leave);
+                    c.aload(HART).getfield(CD_HART, "pollNow", CD_boolean);
+                    c.ifne(leave);
+                }
+                c.goto_(labels[to]);
+                c.labelBinding(leave);
+                pcAt(offset - startOffset);
+                c.lstore(NEXT);
+                c.iload(BASE).istore(COUNT);
+                c.goto_(exit);
+            });
+            return l;
+        }
+
+        /**
+         * Whether going from the instruction at {@code from} to the one at {@code to} enters another page
+         * than the head's, which the block must check first (its own page is checked by the run loop).
+         */
+        static boolean needsPageCheck(int from, int to) {
+            return to >> 12 != 0 && to >> 12 != from >> 12;
+        }
+
+        /** Pushes whether virtual page {@code page} (relative to the head's) still maps to the code the block was translated from. */
+        void pageCheck(int page) {
+            int i = java.util.Arrays.binarySearch(pages, page);
+            c.aload(HART).lload(PC);
+            constant(page);
+            c.aload(0).getfield(CD_BLOCK, "pages", CD_LONGS.arrayType());
+            constant(i);
+            c.aaload();
+            c.invokevirtual(CD_HART, "codePageIs", MTD_PAGE_CHECK);
+        }
+
+        /** An exit to pc + {@code delta} having retired {@code count} instructions since BASE. */
         Label exitTo(long delta, int count) {
             Label l = c.newLabel();
             stubs.add(() -> {
                 c.labelBinding(l);
-                if (delta == 0) {
-                    c.iinc(BASE, count);
-                    c.iload(BASE);
-                    constant(length);
-                    c.iadd().iload(BUDGET);
-                    Label leave = c.newLabel();
-                    c.if_icmpgt(leave);
-                    c.aload(HART).getfield(CD_HART, "pollNow", CD_boolean);
-                    c.ifne(leave);
-                    c.goto_(loopHead);
-                    c.labelBinding(leave);
-                    pcAt(0);
-                    c.lstore(NEXT);
-                    c.iload(BASE).istore(COUNT);
-                    c.goto_(exit);
-                    return;
-                }
                 pcAt(delta);
                 c.lstore(NEXT);
                 retired(count);
@@ -351,15 +459,16 @@ final class BlockTranslator {
             return l;
         }
 
-        /** Pushes the instructions retired: earlier turns of the loop plus {@code count} in this one. */
+        /** Pushes the instructions retired: those BASE counts plus {@code count} since. */
         void retired(int count) {
             c.iload(BASE);
             constant(count);
             c.iadd();
         }
 
-        void mayTrap(int index, int delta) {
-            constant((index << 13) | (delta + 4096));
+        /** Records, before an instruction that may trap, how many retired since BASE before it, and where it is. */
+        void mayTrap(int count, int delta) {
+            constant((count << AT_SHIFT) | (delta + AT_BIAS));
             c.istore(AT);
         }
 
@@ -388,21 +497,47 @@ final class BlockTranslator {
             c.lconst_0().lstore(NEXT);
             c.lconst_0().lstore(TMP);
             Label tryStart = c.newLabel(), tryEnd = c.newLabel(), handler = c.newLabel();
-            length = n;
-            c.labelBinding(tryStart);
-            c.labelBinding(loopHead);
-            boolean ended = false;
-            for (int k = 0; k < n && !ended; k++) {
-                ended = instruction(ops[k], k, offsets[k] - startOffset, k == n - 1);
+            this.ops = ops;
+            this.offsets = offsets;
+            this.n = n;
+            labels = new Label[n];
+            leader = new boolean[n];
+            for (int k = 0; k < n; k++) labels[k] = c.newLabel();
+            int headIndex = indexOf(startOffset);
+            leader[headIndex] = true;
+            for (int k = 0; k < n; k++) {
+                int op = (int) ops[k] & 0x7f;
+                if (op == Decoder.JAL || (op >= Decoder.BEQ && op <= Decoder.BGEU)) {
+                    int to = indexOf(offsets[k] + (int) (ops[k] >>> 32));
+                    if (to >= 0) leader[to] = true;
+                }
+                int to = indexOf(offsets[k] + length(ops[k]));
+                if (to >= 0 && to != k + 1) leader[to] = true; // reached by a jump over what lies between
+                if ((op == Decoder.JAL || op == Decoder.JALR) && rd(ops[k]) != 0 && to >= 0) leader[to] = true; // a return site
             }
-            if (!ended) { // fell off the end: continue after the last instruction
-                long last = ops[n - 1];
-                int delta = offsets[n - 1] - startOffset + ((last & Decoder.COMPRESSED) != 0 ? 2 : 4);
-                pcAt(delta);
-                c.lstore(NEXT);
-                retired(n);
-                c.istore(COUNT);
-                c.goto_(exit);
+            c.labelBinding(tryStart);
+            if (headIndex != 0) c.goto_(labels[headIndex]);
+            boolean fallsIn = false; // whether the previous instruction's bytecode runs on into this one
+            int count = 0;           // instructions since BASE, up to this one
+            for (int k = 0; k < n; k++) {
+                if (leader[k]) {
+                    if (fallsIn) c.iinc(BASE, count);
+                    count = 0;
+                }
+                c.labelBinding(labels[k]);
+                fallsIn = instruction(ops[k], k, offsets[k] - startOffset, count);
+                count++;
+                if (!fallsIn) continue;
+                int next = offsets[k] + length(ops[k]);
+                if (k + 1 < n && offsets[k + 1] == next) {
+                    if (needsPageCheck(offsets[k], next)) { // on into the next page
+                        pageCheck(next >> 12);
+                        c.ifeq(exitTo(next - startOffset, count));
+                    }
+                    continue;
+                }
+                c.goto_(edge(k, next, count));
+                fallsIn = false;
             }
             c.labelBinding(tryEnd);
             for (Runnable stub : stubs) stub.run();
@@ -415,19 +550,24 @@ final class BlockTranslator {
             c.astore(THROWN);
             writeBack();
             c.aload(HART).iload(AT);
-            constant(13);
+            constant(AT_SHIFT);
             c.iushr().iload(BASE).iadd().putfield(CD_HART, "blockRetired", CD_int);
             c.aload(HART).lload(PC).iload(AT);
-            constant(0x1fff);
+            constant((1 << AT_SHIFT) - 1);
             c.iand();
-            constant(4096);
+            constant(AT_BIAS);
             c.isub().i2l().ladd().putfield(CD_HART, "pc", CD_long);
             c.aload(THROWN).athrow();
             c.exceptionCatch(tryStart, tryEnd, handler, CD_TRAP);
         }
 
-        /** Emits one instruction; returns true if it ended the block (all paths left). */
-        boolean instruction(long d, int index, int delta, boolean last) {
+        static int length(long d) { return (d & Decoder.COMPRESSED) != 0 ? 2 : 4; }
+
+        /**
+         * Emits instruction {@code index}, {@code count} instructions after BASE; returns whether its bytecode
+         * runs on to what follows it (false when every path left: a jump, an exit).
+         */
+        boolean instruction(long d, int index, int delta, int count) {
             int op = (int) d & 0x7f, rd = rd(d), rs1 = rs1(d), rs2 = rs2(d);
             int imm = (int) (d >>> 32);
             int len = (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
@@ -437,9 +577,8 @@ final class BlockTranslator {
                 case Decoder.AUIPC -> { pcAt((long) delta + imm); write(rd); }
                 case Decoder.JAL -> {
                     if (rd != 0) { pcAt(delta + len); write(rd); }
-                    if (!last) return false; // followed: the target's instructions come next in this block
-                    c.goto_(exitTo((long) delta + imm, index + 1));
-                    return true;
+                    c.goto_(edge(index, startOffset + delta + imm, count + 1));
+                    return false;
                 }
                 case Decoder.JALR -> {
                     read(rs1);
@@ -448,10 +587,11 @@ final class BlockTranslator {
                     constant(~1L);
                     c.land().lstore(NEXT); // before rd is written, which may be rs1
                     if (rd != 0) { pcAt(delta + len); write(rd); }
-                    retired(index + 1);
+                    if (rd == 0 && (rs1 == 1 || rs1 == 5)) returnToSites(index, count + 1);
+                    retired(count + 1);
                     c.istore(COUNT);
                     c.goto_(exit);
-                    return true;
+                    return false;
                 }
                 case Decoder.BEQ, Decoder.BNE, Decoder.BLT, Decoder.BGE, Decoder.BLTU, Decoder.BGEU -> {
                     read(rs1);
@@ -461,7 +601,7 @@ final class BlockTranslator {
                     } else {
                         c.lcmp();
                     }
-                    Label taken = exitTo((long) delta + imm, index + 1);
+                    Label taken = edge(index, startOffset + delta + imm, count + 1);
                     switch (op) {
                         case Decoder.BEQ -> c.ifeq(taken);
                         case Decoder.BNE -> c.ifne(taken);
@@ -470,7 +610,7 @@ final class BlockTranslator {
                     }
                 }
                 case Decoder.LB, Decoder.LH, Decoder.LW, Decoder.LD, Decoder.LBU, Decoder.LHU, Decoder.LWU -> {
-                    mayTrap(index, delta);
+                    mayTrap(count, delta);
                     int size = switch (op) {
                         case Decoder.LB, Decoder.LBU -> 1;
                         case Decoder.LH, Decoder.LHU -> 2;
@@ -483,7 +623,7 @@ final class BlockTranslator {
                         c.invokevirtual(CD_HART, "outOfLineLoad" + 8 * size, MTD_LOAD);
                         loadExtend(op);
                         write(rd);
-                        return false;
+                        return true;
                     }
                     // Hart.load64 and friends, with the TLB hit inline and the rest (fill, MMIO, faults) a call.
                     address(rs1, imm);
@@ -500,7 +640,7 @@ final class BlockTranslator {
                     write(rd);
                 }
                 case Decoder.SB, Decoder.SH, Decoder.SW, Decoder.SD -> {
-                    mayTrap(index, delta);
+                    mayTrap(count, delta);
                     int size = switch (op) {
                         case Decoder.SB -> 1;
                         case Decoder.SH -> 2;
@@ -513,8 +653,8 @@ final class BlockTranslator {
                         address(rs1, imm);
                         read(rs2);
                         c.invokevirtual(CD_HART, "outOfLineStore" + 8 * size, MTD_STORE);
-                        codeWrittenCheck(delta + len, index + 1);
-                        return false;
+                        codeWrittenCheck(delta + len, count + 1);
+                        return true;
                     }
                     address(rs1, imm);
                     c.lstore(VA);
@@ -528,11 +668,11 @@ final class BlockTranslator {
                     c.aload(HART).lload(VA);
                     read(rs2);
                     c.invokevirtual(CD_HART, "outOfLineStore" + 8 * size, MTD_STORE);
-                    codeWrittenCheck(delta + len, index + 1);
+                    codeWrittenCheck(delta + len, count + 1);
                     c.labelBinding(done);
                 }
                 case Decoder.GENERIC -> {
-                    mayTrap(index, delta);
+                    mayTrap(count, delta);
                     writeBack();
                     c.aload(HART);
                     pcAt(delta);
@@ -541,16 +681,35 @@ final class BlockTranslator {
                     constant(d);
                     c.invokevirtual(CD_HART, "execGeneric", MTD_GENERIC);
                     if (!continuesAfterGeneric(imm)) { // it set pc itself; registers are already in x[]
-                        retired(index + 1);
+                        retired(count + 1);
                         c.ireturn();
-                        return true;
+                        return false;
                     }
                     reloadAll();
-                    codeWrittenCheck(delta + len, index + 1);
+                    codeWrittenCheck(delta + len, count + 1);
                 }
                 default -> alu(op, rd, rs1, rs2, imm);
             }
-            return false;
+            return true;
+        }
+
+        /**
+         * A return (its target in NEXT): if it goes back to a return site the block holds (the instruction
+         * after a call in it), it goes on there instead of leaving the block.
+         */
+        void returnToSites(int from, int count) {
+            int sites = 0;
+            for (int k = 0; k < n && sites < MAX_RETURN_SITES; k++) {
+                int op = (int) ops[k] & 0x7f;
+                if ((op != Decoder.JAL && op != Decoder.JALR) || rd(ops[k]) == 0) continue;
+                int site = offsets[k] + length(ops[k]);
+                if (indexOf(site) < 0) continue;
+                sites++;
+                c.lload(NEXT);
+                pcAt(site - startOffset);
+                c.lcmp();
+                c.ifeq(edge(from, site, count));
+            }
         }
 
         /** Sign or zero extends the loaded value on the stack as the load {@code op} does. */

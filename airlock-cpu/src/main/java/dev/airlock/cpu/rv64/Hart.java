@@ -98,12 +98,16 @@ public final class Hart implements HartInterrupts {
     // the code page's heat array (CodeCache.heat).
     boolean jit = JIT_DEFAULT;
     int jitThreshold = JIT_THRESHOLD;
-    /** Entries after which a block is translated again with its loads and stores inlined (1: at the first). */
-    int jitHotRuns = JIT_HOT_RUNS;
+    /**
+     * Instructions a block retires (counting each entry's first before it runs) before it is translated
+     * again with its loads and stores inlined (1: at its first entry). Counted in instructions, not
+     * entries: a block that holds a whole loop is entered once per slice however hot it is.
+     */
+    long jitHotInstructions = JIT_HOT_INSTRUCTIONS;
     /** Translate on a background thread (the hart interprets the head meanwhile) instead of on the hart's own. */
     boolean jitAsync = JIT_ASYNC;
     private static final boolean JIT_ASYNC = Boolean.parseBoolean(System.getProperty("airlock.cpu.jitAsync", "true"));
-    private static final int JIT_HOT_RUNS = Integer.getInteger("airlock.cpu.jitHotRuns", 2_000_000);
+    private static final long JIT_HOT_INSTRUCTIONS = Long.getLong("airlock.cpu.jitHotInstructions", 50_000_000);
     private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "true"));
     private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 20_000);
     /** Set by a store that dropped decoded code; a translated block ends after such a store. */
@@ -224,13 +228,21 @@ public final class Hart implements HartInterrupts {
                     Block b = blocks == null ? null : blocks[slot];
                     if (b == null && isHot(slot)) b = translate(pc, false);
                     if (b != null && b != Block.NONE) {
-                        if (++b.runs == jitHotRuns) {
+                        if (b.retired + 1 >= jitHotInstructions) {
+                            b.retired = Long.MIN_VALUE; // asked once
                             Block hot = translate(pc, true);
                             if (hot != null) b = hot;
                         }
                         codeWritten = false;
-                        int retired = b.run(this, pc, n);
+                        int retired;
+                        try {
+                            retired = b.run(this, pc, n);
+                        } catch (Trap t) {
+                            blockInstructions += blockRetired; // for the counters: a block may end in a trap on every run
+                            throw t;
+                        }
                         n -= retired;
+                        b.retired += retired;
                         blocksRun++;
                         blockInstructions += retired;
                         continue;
@@ -296,14 +308,14 @@ public final class Hart implements HartInterrupts {
                 Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), Block.NONE, 0);
                 if (table != null) curBlocks = table;
             }
-            BlockTranslator.requestInBackground(code, curPageHva, ops, this::decodedAt, (int) (pc & 0xfff), inlineMemory);
+            BlockTranslator.requestInBackground(code, curPageHva, ops, new CodeSource(), (int) (pc & 0xfff), inlineMemory);
             return null;
         }
         long t0 = System.nanoTime();
-        Block b = BlockTranslator.translate(this::decodedAt, (int) (pc & 0xfff), inlineMemory);
+        Block b = BlockTranslator.translate(new CodeSource(), (int) (pc & 0xfff), inlineMemory);
         if (inlineMemory) {
             if (b == Block.NONE) return null; // keep the block that runs now
-            b.runs = Integer.MIN_VALUE;       // translated for the last time
+            b.retired = Long.MIN_VALUE;       // translated for the last time
         }
         Block[] table = code.install(curPageHva, ops, (int) (pc >>> 1) & (CodeCache.SLOTS - 1), b,
                 System.nanoTime() - t0);
@@ -594,24 +606,75 @@ public final class Hart implements HartInterrupts {
     }
 
     /**
-     * The decoded op at {@code offset} in the current code page, decoding it if new, for the block
-     * translator; 0 for a 4-byte instruction that crosses into the next page.
+     * The current code page and a few others (by virtual page, relative to it), for the block translator,
+     * which reads them on the hart's thread. Instructions are decoded on first use, as the interpreter would.
      */
-    private long decodedAt(int offset) {
-        int slot = offset >>> 1;
-        long d = curOps[slot];
-        if (d != 0) return d;
-        long hva = curPageHva + offset;
-        int lo = ALL.get(I16, hva) & 0xffff;
-        if ((lo & 3) != 3) {
-            d = Decoder.decode(Rvc.expand(lo), lo);
-        } else if (offset == 0xffe) {
-            return 0;
-        } else {
-            d = Decoder.decode(ALL.get(I32, hva), -1);
+    private final class CodeSource implements BlockTranslator.Source {
+        private final long vpage = curPageKey & PAGE_MASK;
+        private final int[] pageNumbers = new int[BlockTranslator.MAX_PAGES];
+        private final long[][] codes = new long[BlockTranslator.MAX_PAGES][];
+        private final long[] hvas = new long[BlockTranslator.MAX_PAGES];
+        private int pages = 1;
+
+        CodeSource() {
+            codes[0] = curOps;
+            hvas[0] = curPageHva;
         }
-        curOps[slot] = d;
-        return d;
+
+        @Override
+        public long decodedAt(int offset) {
+            int i = indexOf(offset >> 12);
+            if (i < 0) {
+                if (pages == BlockTranslator.MAX_PAGES) return 0;
+                // Only a page the fetch TLB holds now: looking one up could fault or set its accessed bit.
+                long page = vpage + ((long) (offset >> 12) << 12);
+                int idx = (int) (page >>> 12) & TLB_MASK;
+                if (tlbXTag[idx] != (page | fetchCtx)) return 0;
+                i = pages++;
+                pageNumbers[i] = offset >> 12;
+                hvas[i] = page + tlbXDelta[idx];
+                codes[i] = code.page(hvas[i]);
+            }
+            return decode(codes[i], hvas[i], offset & 0xfff);
+        }
+
+        @Override
+        public long[] pageCode(int page) { return codes[indexOf(page)]; }
+
+        private int indexOf(int page) {
+            if (page == 0) return 0;
+            for (int i = 1; i < pages; i++) if (pageNumbers[i] == page) return i;
+            return -1;
+        }
+
+        /** The op at {@code offset} of a decoded page, decoding it if new; 0 for a 4-byte instruction across its end. */
+        private static long decode(long[] ops, long pageHva, int offset) {
+            int slot = offset >>> 1;
+            long d = ops[slot];
+            if (d != 0) return d;
+            long hva = pageHva + offset;
+            int lo = ALL.get(I16, hva) & 0xffff;
+            if ((lo & 3) != 3) {
+                d = Decoder.decode(Rvc.expand(lo), lo);
+            } else if (offset == 0xffe) {
+                return 0;
+            } else {
+                d = Decoder.decode(ALL.get(I32, hva), -1);
+            }
+            ops[slot] = d;
+            return d;
+        }
+    }
+
+    /**
+     * Whether the virtual page {@code page} pages on from the one {@code pc} is in maps, for fetch in the
+     * current mode, to the RAM page whose decoded code is {@code ops}; a translated block checks it before
+     * it runs on there.
+     */
+    boolean codePageIs(long pc, int page, long[] ops) {
+        long vpage = (pc & PAGE_MASK) + ((long) page << 12);
+        int idx = (int) (vpage >>> 12) & TLB_MASK;
+        return tlbXTag[idx] == (vpage | fetchCtx) && code.page(vpage + tlbXDelta[idx]) == ops;
     }
 
     // Loads and stores for translated blocks that keep them as calls. The launcher tells HotSpot not to

@@ -18,7 +18,7 @@ public final class HartBenchSupport implements AutoCloseable {
         Hart h = b.harness.hart;
         h.referenceOnly = engine.equals("reference");
         h.jit = engine.startsWith("translator");
-        if (engine.equals("translator-warm")) h.jitHotRuns = Integer.MAX_VALUE;
+        if (engine.equals("translator-warm")) h.jitHotInstructions = Long.MAX_VALUE;
         long buffer = HartHarness.RAM + 0x10000;
         b.harness.program(
                 ld(5, 11, 0),            // t0 = [a1]

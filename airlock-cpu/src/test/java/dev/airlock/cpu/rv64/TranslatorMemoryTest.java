@@ -21,7 +21,7 @@ class TranslatorMemoryTest {
     static final long MMIO = 0x1000_0000L, UNMAPPED_VA = 0x4000_0000L, READ_ONLY_ALIAS = 0xC000_0000L;
 
     /** Sv39 in S-mode: RAM identity-mapped read/write, aliased read-only at 0xC000_0000; 0x4000_0000 unmapped. */
-    @ParameterizedTest(name = "hot runs {0}")
+    @ParameterizedTest(name = "hot after {0}")
     @ValueSource(ints = {1, 3, 1_000_000})
     void pageFaultsInsideABlockAreExact(int hotRuns) {
         int[] program = {
@@ -55,7 +55,7 @@ class TranslatorMemoryTest {
     }
 
     /** A device register read and written from a block: every access reaches the device, in order. */
-    @ParameterizedTest(name = "hot runs {0}")
+    @ParameterizedTest(name = "hot after {0}")
     @ValueSource(ints = {1, 3, 1_000_000})
     void mmioFromABlockReachesTheDevice(int hotRuns) {
         int[] program = {
@@ -114,7 +114,7 @@ class TranslatorMemoryTest {
             jit.hart.jit = true;
             jit.hart.jitThreshold = 1;
             jit.hart.jitAsync = false;
-            jit.hart.jitHotRuns = hotRuns;
+            jit.hart.jitHotInstructions = hotRuns;
             for (HartHarness h : new HartHarness[] {ref, jit}) {
                 h.program(program);
                 // M-mode handler: count the trap in x28, skip the instruction.

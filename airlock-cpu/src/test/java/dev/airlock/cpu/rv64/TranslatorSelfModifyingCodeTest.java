@@ -13,8 +13,8 @@ class TranslatorSelfModifyingCodeTest {
     static final long RAM = HartHarness.RAM;
 
     /** A block rewrites an instruction ahead of itself, in the same block, halfway through a hot loop. */
-    // Hot runs 1: the block's stores use the inline TLB path from its first run; a million: always calls.
-    @ParameterizedTest(name = "threshold {0}, hot runs {1}")
+    // Hot after 1 instruction: the block's stores use the inline TLB path from its first run; a million: calls.
+    @ParameterizedTest(name = "threshold {0}, hot after {1} instructions")
     @CsvSource({"0, 2", "1, 3", "5, 7", "0, 1", "1, 1000000"})
     void storeAheadInTheRunningBlock(int threshold, int hotRuns) {
         int[] program = {
@@ -37,7 +37,7 @@ class TranslatorSelfModifyingCodeTest {
     }
 
     /** Code on another page is called in a hot loop, rewritten from the caller, then fence.i. */
-    @ParameterizedTest(name = "threshold {0}, hot runs {1}")
+    @ParameterizedTest(name = "threshold {0}, hot after {1} instructions")
     @CsvSource({"0, 2", "1, 3", "5, 7", "0, 1", "1, 1000000"})
     void storeFromAnotherPageThenFenceI(int threshold, int hotRuns) {
         long callee = RAM + 0x2000;
@@ -70,7 +70,7 @@ class TranslatorSelfModifyingCodeTest {
             jit.hart.jit = true;
             jit.hart.jitThreshold = threshold;
             jit.hart.jitAsync = false;
-            jit.hart.jitHotRuns = hotRuns; // translated again with inlined memory access after these runs
+            jit.hart.jitHotInstructions = hotRuns; // translated again with inlined memory access after these runs
             for (HartHarness h : new HartHarness[] {ref, jit}) {
                 h.program(program);
                 setup.apply(h);
