@@ -49,13 +49,38 @@ final class MicroVm implements AutoCloseable {
     /** Slots taken besides disks: rng, balloon, vsock. */
     static final int FIXED_DEVICES = 3;
 
+    /**
+     * A disk as {@code --disk} names it: a raw file, a store image ({@code store:NAME}), or a throwaway
+     * clone of a store snapshot ({@code store:NAME@SNAPSHOT}, writable).
+     */
     record Disk(Path path, boolean readOnly) {
+        static final String STORE = "store:";
+
         static Disk parse(String text) throws UsageException {
             boolean ro = text.endsWith(",ro");
             String p = ro ? text.substring(0, text.length() - 3) : text;
             if (p.isEmpty()) throw new UsageException("--disk takes IMAGE or IMAGE,ro");
             return new Disk(Path.of(p), ro);
         }
+
+        boolean inStore() { return path.toString().startsWith(STORE); }
+
+        /** NAME of a store disk. */
+        String storeImage() {
+            String name = path.toString().substring(STORE.length());
+            int at = name.indexOf('@');
+            return at > 0 ? name.substring(0, at) : name;
+        }
+
+        /** SNAPSHOT of {@code store:NAME@SNAPSHOT}, or null. */
+        String storeSnapshot() {
+            String name = path.toString().substring(STORE.length());
+            int at = name.indexOf('@');
+            return at > 0 ? name.substring(at + 1) : null;
+        }
+
+        /** This store image as a template froze it: each clone writes a throwaway clone of {@code snapshot}. */
+        Disk frozenAs(String snapshot) { return new Disk(Path.of(path + "@" + snapshot), false); }
     }
 
     /** The kernel (the user's, else Debian's) and the agent's initramfs, with the disk modules if there are disks. */
@@ -271,18 +296,15 @@ final class MicroVm implements AutoCloseable {
     }
 
     private static BlockBackend openDisk(Disk d) throws IOException {
-        String spec = d.path().toString();
         try {
-            if (!spec.startsWith("store:")) return RawImageBackend.open(d.path(), d.readOnly());
-            String name = spec.substring(6);
-            int at = name.indexOf('@');
-            if (at > 0 && d.readOnly()) {
-                throw new IOException("--disk " + spec + ",ro: a snapshot is served as a writable throwaway clone; drop ,ro");
+            if (!d.inStore()) return RawImageBackend.open(d.path(), d.readOnly());
+            String snapshot = d.storeSnapshot();
+            if (snapshot == null) return StoreBlockBackend.open(StoreBlockBackend.defaultRoot(), d.storeImage(), d.readOnly());
+            if (d.readOnly()) {
+                throw new IOException("--disk " + d.path() + ",ro: a snapshot is served as a writable throwaway clone; drop ,ro");
             }
-            // IMAGE@SNAPSHOT, writable: a throwaway clone of the snapshot (how a template's clones get their own disk).
-            return at > 0 && !d.readOnly()
-                    ? StoreBlockBackend.openDisposableClone(StoreBlockBackend.defaultRoot(), name.substring(0, at), name.substring(at + 1))
-                    : StoreBlockBackend.open(StoreBlockBackend.defaultRoot(), name, d.readOnly());
+            // How a template's clones get their own disk.
+            return StoreBlockBackend.openDisposableClone(StoreBlockBackend.defaultRoot(), d.storeImage(), snapshot);
         } catch (StoreException e) {
             throw new IOException(e.getMessage(), e);
         }

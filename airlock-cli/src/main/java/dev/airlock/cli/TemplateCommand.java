@@ -116,13 +116,12 @@ final class TemplateCommand {
         RunCommand.Options o = RunCommand.parse(runArgs.toArray(String[]::new), false);
         if (!o.command().isEmpty()) throw new UsageException("template create takes --prepare commands, not a command after --");
         for (MicroVm.Disk d : o.disks()) {
-            boolean store = d.path().toString().startsWith("store:");
-            if (!d.readOnly() && !store) {
+            if (!d.readOnly() && !d.inStore()) {
                 throw new UsageException("a raw disk in a template must be read-only (--disk " + d.path() + ",ro): its clones"
                         + " share it. For a disk each clone writes, import it into the store (airlock image import) and use"
                         + " --disk store:NAME");
             }
-            if (store && d.path().toString().contains("@")) {
+            if (d.inStore() && d.storeSnapshot() != null) {
                 throw new UsageException("--disk " + d.path() + ": a template takes a store image, not a snapshot of one;"
                         + " it snapshots the image itself when it saves");
             }

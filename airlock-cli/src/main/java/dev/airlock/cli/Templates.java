@@ -122,11 +122,24 @@ final class Templates {
     static String describeDisks(List<MicroVm.Disk> disks) throws IOException {
         var lines = new ArrayList<String>();
         for (MicroVm.Disk d : disks) {
-            String spec = d.path().toString();
-            lines.add(!spec.startsWith("store:") ? d.path().toAbsolutePath() + "\t" + fingerprint(d.path())
-                    : d.readOnly() ? spec : spec + "\trw");
+            lines.add(!d.inStore() ? d.path().toAbsolutePath() + "\t" + fingerprint(d.path())
+                    : d.readOnly() ? d.path().toString() : d.path() + "\trw");
         }
         return String.join("\n", lines);
+    }
+
+    /** A disk line of {@link #describeDisks}: the disk, and a file's size and mtime as recorded ("" for a store disk). */
+    private record StoredDisk(MicroVm.Disk disk, String fingerprint) {}
+
+    private static List<StoredDisk> storedDisks(Properties info) {
+        var out = new ArrayList<StoredDisk>();
+        for (String line : info.getProperty("disks", "").split("\n")) {
+            if (line.isBlank()) continue;
+            String[] f = line.split("\t");
+            boolean writable = f.length > 1 && f[1].equals("rw");
+            out.add(new StoredDisk(new MicroVm.Disk(Path.of(f[0]), !writable), f.length >= 3 ? f[1] + "\t" + f[2] : ""));
+        }
+        return out;
     }
 
     /**
@@ -136,32 +149,29 @@ final class Templates {
     static List<MicroVm.Disk> freezeWritableDisks(List<MicroVm.Disk> disks, String snapshot) throws IOException {
         var out = new ArrayList<MicroVm.Disk>();
         for (MicroVm.Disk d : disks) {
-            String spec = d.path().toString();
-            if (d.readOnly() || !spec.startsWith("store:")) {
+            if (d.readOnly() || !d.inStore()) {
                 out.add(d);
                 continue;
             }
-            String image = spec.substring("store:".length());
             try (ImageStore store = ImageStore.open(StoreBlockBackend.defaultRoot())) {
-                store.snapshot(image, snapshot);
+                store.snapshot(d.storeImage(), snapshot);
             } catch (StoreException e) {
-                throw new IOException("cannot snapshot disk " + spec + ": " + e.getMessage(), e);
+                throw new IOException("cannot snapshot disk " + d.path() + ": " + e.getMessage(), e);
             }
-            out.add(new MicroVm.Disk(Path.of(spec + "@" + snapshot), false));
+            out.add(d.frozenAs(snapshot));
         }
         return out;
     }
 
     /** Deletes the store snapshots a template's writable disks were frozen in; refused while a clone of one exists. */
     private static void deleteDiskSnapshots(Properties info) throws IOException {
-        for (String line : info.getProperty("disks", "").split("\n")) {
-            String[] f = line.split("\t");
-            if (f.length < 2 || !f[1].equals("rw") || !f[0].startsWith("store:")) continue;
-            String[] imageAndSnapshot = f[0].substring("store:".length()).split("@", 2);
+        for (StoredDisk s : storedDisks(info)) {
+            MicroVm.Disk d = s.disk();
+            if (d.readOnly() || !d.inStore() || d.storeSnapshot() == null) continue;
             try (ImageStore store = ImageStore.open(StoreBlockBackend.defaultRoot())) {
-                if (store.exists(imageAndSnapshot[0])) store.deleteSnapshot(imageAndSnapshot[0], imageAndSnapshot[1]);
+                if (store.exists(d.storeImage())) store.deleteSnapshot(d.storeImage(), d.storeSnapshot());
             } catch (StoreException e) {
-                throw new IOException("cannot delete the template's disk snapshot " + f[0] + ": " + e.getMessage(), e);
+                throw new IOException("cannot delete the template's disk snapshot " + d.path() + ": " + e.getMessage(), e);
             }
         }
     }
@@ -269,23 +279,20 @@ final class Templates {
          * of which each clone gets a throwaway clone.
          */
         List<MicroVm.Disk> disks() throws IOException {
-            String text = info.getProperty("disks", "");
-            if (text.isBlank()) return List.of(); // most templates: nothing to parse or check per clone
+            if (info.getProperty("disks", "").isBlank()) return List.of(); // most templates: nothing to parse or check per clone
             var out = new ArrayList<MicroVm.Disk>();
-            for (String line : text.split("\n")) {
-                if (line.isBlank()) continue;
-                String[] f = line.split("\t");
-                Path path = Path.of(f[0]);
-                if (!f[0].startsWith("store:")) {
+            for (StoredDisk s : storedDisks(info)) {
+                Path path = s.disk().path();
+                if (!s.disk().inStore()) {
                     if (!Files.isRegularFile(path)) {
                         throw new IOException("template '" + name + "' needs its disk " + path + ", which is gone");
                     }
-                    if (f.length < 3 || !fingerprint(path).equals(f[1] + "\t" + f[2])) {
+                    if (s.fingerprint().isEmpty() || !fingerprint(path).equals(s.fingerprint())) {
                         throw new IOException("disk " + path + " changed since template '" + name
                                 + "' was made; its clones would see stale data. Make the template again");
                     }
                 }
-                out.add(new MicroVm.Disk(path, !(f.length > 1 && f[1].equals("rw"))));
+                out.add(s.disk());
             }
             return out;
         }

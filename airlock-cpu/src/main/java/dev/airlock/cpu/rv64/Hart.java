@@ -242,7 +242,9 @@ public final class Hart implements HartInterrupts {
                             throw t;
                         }
                         n -= retired;
-                        b.retired += retired;
+                        // Not once it was translated again: clones share blocks, and a write to the hottest
+                        // ones from both cores on every run would bounce their cache line between them.
+                        if (b.retired >= 0) b.retired += retired;
                         blocksRun++;
                         blockInstructions += retired;
                         continue;

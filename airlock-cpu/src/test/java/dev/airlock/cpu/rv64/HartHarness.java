@@ -50,6 +50,29 @@ final class HartHarness implements Platform, AutoCloseable {
 
     void steps(int n) { for (int k = 0; k < n; k++) hart.singleStep(); }
 
+    /** A harness that runs only the reference interpreter, to check the translator against. */
+    static HartHarness reference() {
+        HartHarness h = new HartHarness();
+        h.hart.referenceOnly = true;
+        return h;
+    }
+
+    /** A harness whose hart translates a head on its own thread once it has run {@code threshold} times. */
+    static HartHarness translating(int threshold) {
+        HartHarness h = new HartHarness();
+        h.hart.jit = true;
+        h.hart.jitThreshold = threshold;
+        h.hart.jitAsync = false;
+        return h;
+    }
+
+    /** Runs slices of {@code budget} instructions, at most {@code slices}, until the hart waits for an interrupt; returns its last exit. */
+    int runUntilWfi(int slices, long budget) {
+        int exit = -1;
+        for (int slice = 0; slice < slices && exit != Hart.EXIT_WFI; slice++) exit = hart.run(budget);
+        return exit;
+    }
+
     long x(int r) { return hart.x[r]; }
 
     @Override public Hart hart(int id) { return id == 0 ? hart : null; }

@@ -56,8 +56,7 @@ class TranslatorDifferentialTest {
                     h.hart.x[29] = iterations;
                     h.hart.x[31] = DATA + 0x800;
                     for (int k = 0; k < 512; k++) h.putLong(DATA + 8L * k, k * 0x9E3779B97F4A7C15L);
-                    int exit = -1;
-                    for (int slice = 0; slice < 50 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(1000);
+                    int exit = h.runUntilWfi(50, 1000);
                     if (h == ref && exit != Hart.EXIT_WFI) { // trap skips can land mid-instruction and loop
                         reachedWfi = false;
                         break;
@@ -100,20 +99,14 @@ class TranslatorDifferentialTest {
                 bne(29, 0, -20),        // 36: -> 16
                 jal(0, -36)};           // 40: -> 4
         for (int threshold : new int[] {0, 1, 5}) {
-            try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
-                ref.hart.referenceOnly = true;
-                jit.hart.jit = true;
-                jit.hart.jitThreshold = threshold;
-                jit.hart.jitAsync = false;
+            try (HartHarness jit = HartHarness.translating(threshold); HartHarness ref = HartHarness.reference()) {
                 for (HartHarness h : new HartHarness[] {ref, jit}) {
                     h.program(program);
                     h.load(HANDLER, csrrs(30, Csr.MEPC, 0), addi(30, 30, 4), csrrw(0, Csr.MEPC, 30), MRET);
                     h.hart.mtvec = HANDLER;
                     h.hart.x[7] = 8;
                     h.hart.x[29] = 50;
-                    int exit = -1;
-                    for (int slice = 0; slice < 50 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(1000);
-                    assertEquals(Hart.EXIT_WFI, exit);
+                    assertEquals(Hart.EXIT_WFI, h.runUntilWfi(50, 1000));
                 }
                 assertArrayEquals(ref.hart.x, jit.hart.x, "threshold " + threshold);
                 assertEquals(ref.hart.pc, jit.hart.pc);
@@ -150,9 +143,7 @@ class TranslatorDifferentialTest {
             jit.hart.jitThreshold = threshold;
             jit.hart.jitAsync = false;
             jit.hart.x[29] = iterations;
-            int exit = -1;
-            for (int slice = 0; slice < 100 && exit != Hart.EXIT_WFI; slice++) exit = jit.hart.run(10_000);
-            assertEquals(Hart.EXIT_WFI, exit);
+            assertEquals(Hart.EXIT_WFI, jit.runUntilWfi(100, 10_000));
             assertEquals((long) iterations * heads, jit.hart.x[10]);
             // A block follows the jumps into up to MAX_PAGES pages, so it may hold the next few heads too.
             assertTrue(jit.hart.code.blocksTranslated() >= heads / BlockTranslator.MAX_PAGES,
@@ -178,18 +169,12 @@ class TranslatorDifferentialTest {
         loop[body + 2] = bne(29, 0, -4 * (body + 2));
         loop[body + 3] = WFI;
         for (int threshold : new int[] {0, 10}) {
-            try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
-                ref.hart.referenceOnly = true;
-                jit.hart.jit = true;
-                jit.hart.jitThreshold = threshold;
-                jit.hart.jitAsync = false;
+            try (HartHarness jit = HartHarness.translating(threshold); HartHarness ref = HartHarness.reference()) {
                 for (HartHarness h : new HartHarness[] {ref, jit}) {
                     h.program(jal(0, (int) (head - RAM)));
                     h.load(head, loop);
                     h.hart.x[29] = 200;
-                    int exit = -1;
-                    for (int slice = 0; slice < 50 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(10_000);
-                    assertEquals(Hart.EXIT_WFI, exit);
+                    assertEquals(Hart.EXIT_WFI, h.runUntilWfi(50, 10_000));
                 }
                 assertArrayEquals(ref.hart.x, jit.hart.x, "threshold " + threshold);
                 assertEquals(ref.hart.pc, jit.hart.pc);

@@ -122,9 +122,7 @@ class TranslatorMemoryTest {
                 h.hart.mtvec = HANDLER;
                 for (int k = 0; k < 64; k++) h.putLong(DATA + 8L * k, k * 0x9E3779B97F4A7C15L);
                 setup.apply(h);
-                int exit = -1;
-                for (int slice = 0; slice < 100 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(1000);
-                assertEquals(Hart.EXIT_WFI, exit);
+                assertEquals(Hart.EXIT_WFI, h.runUntilWfi(100, 1000));
             }
             assertArrayEquals(ref.hart.x, jit.hart.x);
             assertEquals(ref.hart.pc, jit.hart.pc);

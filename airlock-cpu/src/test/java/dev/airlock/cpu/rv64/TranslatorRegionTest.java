@@ -145,19 +145,13 @@ class TranslatorRegionTest {
      * returns the translated run's registers and the number of blocks it ran.
      */
     private static long[][] runBoth(int threshold, int hotRuns, Setup setup) {
-        try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
-            ref.hart.referenceOnly = true;
-            jit.hart.jit = true;
-            jit.hart.jitThreshold = threshold;
-            jit.hart.jitAsync = false;
+        try (HartHarness jit = HartHarness.translating(threshold); HartHarness ref = HartHarness.reference()) {
             jit.hart.jitHotInstructions = hotRuns;
             for (HartHarness h : new HartHarness[] {ref, jit}) {
                 setup.apply(h);
                 h.load(HANDLER, csrrs(30, Csr.MEPC, 0), addi(30, 30, 4), csrrw(0, Csr.MEPC, 30), MRET);
                 h.hart.mtvec = HANDLER;
-                int exit = -1;
-                for (int slice = 0; slice < 200 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(1000);
-                assertEquals(Hart.EXIT_WFI, exit);
+                assertEquals(Hart.EXIT_WFI, h.runUntilWfi(200, 1000));
             }
             assertArrayEquals(ref.hart.x, jit.hart.x);
             assertEquals(ref.hart.pc, jit.hart.pc);

@@ -65,18 +65,12 @@ class TranslatorSelfModifyingCodeTest {
 
     /** Runs the program to its WFI on the translator and on the reference interpreter; they must agree. */
     private static long[] runBoth(int threshold, int hotRuns, int[] program, Setup setup) {
-        try (HartHarness jit = new HartHarness(); HartHarness ref = new HartHarness()) {
-            ref.hart.referenceOnly = true;
-            jit.hart.jit = true;
-            jit.hart.jitThreshold = threshold;
-            jit.hart.jitAsync = false;
+        try (HartHarness jit = HartHarness.translating(threshold); HartHarness ref = HartHarness.reference()) {
             jit.hart.jitHotInstructions = hotRuns; // translated again with inlined memory access after these runs
             for (HartHarness h : new HartHarness[] {ref, jit}) {
                 h.program(program);
                 setup.apply(h);
-                int exit = -1;
-                for (int slice = 0; slice < 100 && exit != Hart.EXIT_WFI; slice++) exit = h.hart.run(1000);
-                assertEquals(Hart.EXIT_WFI, exit);
+                assertEquals(Hart.EXIT_WFI, h.runUntilWfi(100, 1000));
             }
             assertArrayEquals(ref.hart.x, jit.hart.x);
             assertEquals(ref.hart.pc, jit.hart.pc);
