@@ -82,6 +82,15 @@ public final class Hart implements HartInterrupts {
     final long[] tlbRTag = new long[TLB_SIZE], tlbRDelta = new long[TLB_SIZE];
     final long[] tlbWTag = new long[TLB_SIZE], tlbWDelta = new long[TLB_SIZE];
     final long[] tlbXTag = new long[TLB_SIZE], tlbXDelta = new long[TLB_SIZE];
+    /**
+     * The decoded code of each fetch entry's page, or null until looked up: a block that runs on into
+     * another page checks it on every such edge, and CodeCache.page costs several dependent loads. Reset
+     * when the entry is refilled; an array a store dropped since is marked dead; a shared template page
+     * this VM let go of is forgotten at the next poll (forgetCodePage), before which the hart's running
+     * block ends.
+     */
+    private final long[][] tlbXCode = new long[TLB_SIZE][];
+    private volatile boolean codeForgotten;
     int fetchCtx, dataCtx, dataPriv;
 
     // The decoded page pc is in: its key is the virtual page | fetchCtx, so a privilege change misses.
@@ -101,13 +110,14 @@ public final class Hart implements HartInterrupts {
     /**
      * Instructions a block retires (counting each entry's first before it runs) before it is translated
      * again with its loads and stores inlined (1: at its first entry). Counted in instructions, not
-     * entries: a block that holds a whole loop is entered once per slice however hot it is.
+     * entries: a block that holds a whole loop is entered once per slice however hot it is. 10M: a
+     * 64 MiB sha256sum finished about 0.6 s sooner than with 50M; 2M made boots slower (more C2 work).
      */
     long jitHotInstructions = JIT_HOT_INSTRUCTIONS;
     /** Translate on a background thread (the hart interprets the head meanwhile) instead of on the hart's own. */
     boolean jitAsync = JIT_ASYNC;
     private static final boolean JIT_ASYNC = Boolean.parseBoolean(System.getProperty("airlock.cpu.jitAsync", "true"));
-    private static final long JIT_HOT_INSTRUCTIONS = Long.getLong("airlock.cpu.jitHotInstructions", 50_000_000);
+    private static final long JIT_HOT_INSTRUCTIONS = Long.getLong("airlock.cpu.jitHotInstructions", 10_000_000);
     private static final boolean JIT_DEFAULT = Boolean.parseBoolean(System.getProperty("airlock.cpu.jit", "true"));
     private static final int JIT_THRESHOLD = Integer.getInteger("airlock.cpu.jitThreshold", 20_000);
     /** Set by a store that dropped decoded code; a translated block ends after such a store. */
@@ -357,6 +367,10 @@ public final class Hart implements HartInterrupts {
     private void poll() {
         pollNow = false;
         curPageKey = -1; // re-check the code page at least every poll (covers remote fence.i)
+        if (codeForgotten) {
+            codeForgotten = false;
+            java.util.Arrays.fill(tlbXCode, null);
+        }
         if (halted) {
             exitReason = EXIT_HALT;
             return;
@@ -600,7 +614,9 @@ public final class Hart implements HartInterrupts {
         int idx = (int) (pc >>> 12) & TLB_MASK;
         long hva = tlbXTag[idx] == ((pc & PAGE_MASK) | fetchCtx) ? pc + tlbXDelta[idx] : fetchSlow(pc);
         curPageHva = hva & PAGE_MASK;
-        curOps = code.page(hva);
+        long[] ops = tlbXCode[idx];
+        if (ops == null || ops[CodeCache.DEAD] != 0) tlbXCode[idx] = ops = code.page(hva);
+        curOps = ops;
         curBlocks = code.blocks(hva);
         curHeat = null;
         curPageKey = (pc & PAGE_MASK) | fetchCtx;
@@ -676,7 +692,13 @@ public final class Hart implements HartInterrupts {
     boolean codePageIs(long pc, int page, long[] ops) {
         long vpage = (pc & PAGE_MASK) + ((long) page << 12);
         int idx = (int) (vpage >>> 12) & TLB_MASK;
-        return tlbXTag[idx] == (vpage | fetchCtx) && code.page(vpage + tlbXDelta[idx]) == ops;
+        if (tlbXTag[idx] != (vpage | fetchCtx)) return false;
+        long[] cached = tlbXCode[idx];
+        if (cached == ops) return ops[CodeCache.DEAD] == 0;
+        if (cached != null && cached[CodeCache.DEAD] == 0) return false; // the page holds other code now
+        long[] now = code.page(vpage + tlbXDelta[idx]);
+        tlbXCode[idx] = now;
+        return now == ops;
     }
 
     // Loads and stores for translated blocks that keep them as calls. The launcher tells HotSpot not to
@@ -729,6 +751,7 @@ public final class Hart implements HartInterrupts {
     /** Makes the hart look its code page up again before its next instruction dispatch, and poll soon (any thread). */
     void forgetCodePage() {
         curPageKey = -1;
+        codeForgotten = true;
         pollNow = true;
     }
 
@@ -747,6 +770,7 @@ public final class Hart implements HartInterrupts {
         int idx = (int) (vaddr >>> 12) & TLB_MASK;
         tlbXTag[idx] = (vaddr & PAGE_MASK) | fetchCtx;
         tlbXDelta[idx] = (hva & PAGE_MASK) - (vaddr & PAGE_MASK);
+        tlbXCode[idx] = null;
         return hva;
     }
 
@@ -946,7 +970,10 @@ public final class Hart implements HartInterrupts {
     private void miscMem(int insn, int len) {
         switch ((insn >>> 12) & 7) {
             case 0 -> VarHandle.fullFence(); // FENCE (and FENCE.TSO, PAUSE)
-            case 1 -> curPageKey = -1;       // FENCE.I: stores already dropped stale code; re-check the page
+            case 1 -> {                      // FENCE.I: stores already dropped stale code; re-check the page
+                curPageKey = -1;
+                java.util.Arrays.fill(tlbXCode, null);
+            }
             default -> throw illegal();
         }
         pc += len;
