@@ -146,6 +146,7 @@ public final class Hart implements HartInterrupts {
         flushTlb();
         updateCtx();
         code.attach(this);
+        GuestProfiler.register(this);
     }
 
     public int hartId() { return hartId; }
