@@ -285,6 +285,18 @@ public final class VirtioVsock implements VirtioDevice {
         VsockHeader h = txHeader;
         h.decode(headerBytes);
         long payload = Integer.toUnsignedLong(h.len);
+        if (h.srcCid != guestCid && h.dstCid == HOST_CID && h.srcCid >= 3) {
+            // A restored guest still has the template's CID until it has handled the transport-reset
+            // event, and answers a connection it took before that under the old CID; the reset will
+            // tear that connection down anyway. Failing it now lets the host connector retry at once
+            // instead of waiting out its accept timeout.
+            VsockConnection stale = connections.get(key(h.dstPort, h.srcPort));
+            if (stale != null) {
+                LOG.fine(() -> stale + ": answered under CID " + h.srcCid + " (before the guest handled the reset)");
+                reset(stale);
+                return 0;
+            }
+        }
         if (h.srcCid != guestCid || h.dstCid != HOST_CID || payload > MAX_PAYLOAD_BYTES
                 || payload > chain.readableBytes() - SIZE_BYTES || (h.type != TYPE_STREAM && h.op != OP_RST)) {
             protocolErrors.incrementAndGet();

@@ -42,6 +42,33 @@ class VirtioVsockTest extends VsockHostFixture {
         }
     }
 
+    /**
+     * A restored guest that has not handled the transport reset yet answers under the template's CID:
+     * the host's connection fails at once (its client retries) instead of waiting out the accept timeout.
+     */
+    @Test
+    void anAnswerUnderAnotherCidFailsTheConnectionAtOnce() throws Exception {
+        Path socket = start();
+        try (SocketChannel host = unix(socket)) {
+            write(host, "CONNECT 1024\n");
+            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            VsockHeader answer = guest.header(OP_RESPONSE, 1024, request.header().srcPort);
+            answer.srcCid = 3; // the template's
+            long t0 = System.nanoTime();
+            guest.send(answer, new byte[0]);
+            assertEquals("", read(host, 1), "the host socket closes");
+            assertTrue(System.nanoTime() - t0 < 2_000_000_000L, "closed well before the 10 s accept timeout");
+            assertEquals(OP_RST, guest.expect(OP_RST).op());
+        }
+        try (SocketChannel host = unix(socket)) { // the retry, once the guest has its new CID
+            write(host, "CONNECT 1024\n");
+            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            guest.send(guest.header(OP_RESPONSE, 1024, request.header().srcPort), new byte[0]);
+            assertEquals("OK " + Integer.toUnsignedString(request.header().srcPort) + "\n",
+                    read(host, 3 + Integer.toUnsignedString(request.header().srcPort).length() + 1));
+        }
+    }
+
     @Test
     void aRefusedConnectionClosesTheHostSocket() throws Exception {
         Path socket = start();
