@@ -336,8 +336,10 @@ final class CloneBench {
         // Settled: the newest clones' first seconds (decoding their code afresh) are over. Then again a
         // minute later, when HotSpot has compiled what the clones' shared blocks need (steady state).
         int cpus = Runtime.getRuntime().availableProcessors();
+        long since = System.nanoTime();
         for (int after : new int[] {10, 60}) {
-            Thread.sleep(after == 10 ? 10_000 : 45_000);
+            long wait = since + after * 1_000_000_000L - System.nanoTime();
+            if (wait > 0) Thread.sleep(wait / 1_000_000);
             long insn0 = instructions(clones), cpu0 = processCpuNanos(), wall0 = System.nanoTime();
             java.util.Map<String, Long> threads0 = threadCpuTicks();
             Thread.sleep(5_000);

@@ -67,17 +67,20 @@ final class MicroVm implements AutoCloseable {
 
         /** NAME of a store disk. */
         String storeImage() {
-            String name = path.toString().substring(STORE.length());
-            int at = name.indexOf('@');
-            return at > 0 ? name.substring(0, at) : name;
+            String spec = storeSpec();
+            int at = spec.indexOf('@');
+            return at > 0 ? spec.substring(0, at) : spec;
         }
 
         /** SNAPSHOT of {@code store:NAME@SNAPSHOT}, or null. */
         String storeSnapshot() {
-            String name = path.toString().substring(STORE.length());
-            int at = name.indexOf('@');
-            return at > 0 ? name.substring(at + 1) : null;
+            String spec = storeSpec();
+            int at = spec.indexOf('@');
+            return at > 0 ? spec.substring(at + 1) : null;
         }
+
+        /** {@code NAME} or {@code NAME@SNAPSHOT}: what follows {@code store:}. */
+        private String storeSpec() { return path.toString().substring(STORE.length()); }
 
         /** This store image as a template froze it: each clone writes a throwaway clone of {@code snapshot}. */
         Disk frozenAs(String snapshot) { return new Disk(Path.of(path + "@" + snapshot), false); }

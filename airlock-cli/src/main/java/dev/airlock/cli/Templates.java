@@ -147,32 +147,42 @@ final class Templates {
      * returns the disks with those as {@code store:IMAGE@SNAPSHOT}. Call once nothing writes them.
      */
     static List<MicroVm.Disk> freezeWritableDisks(List<MicroVm.Disk> disks, String snapshot) throws IOException {
+        if (disks.stream().allMatch(d -> d.readOnly() || !d.inStore())) return disks; // most templates: no store to open
         var out = new ArrayList<MicroVm.Disk>();
-        for (MicroVm.Disk d : disks) {
-            if (d.readOnly() || !d.inStore()) {
-                out.add(d);
-                continue;
+        try (ImageStore store = ImageStore.open(StoreBlockBackend.defaultRoot())) { // opened once: opening reads its logs
+            for (MicroVm.Disk d : disks) {
+                if (d.readOnly() || !d.inStore()) {
+                    out.add(d);
+                    continue;
+                }
+                try {
+                    store.snapshot(d.storeImage(), snapshot);
+                } catch (StoreException e) {
+                    throw new IOException("cannot snapshot disk " + d.path() + ": " + e.getMessage(), e);
+                }
+                out.add(d.frozenAs(snapshot));
             }
-            try (ImageStore store = ImageStore.open(StoreBlockBackend.defaultRoot())) {
-                store.snapshot(d.storeImage(), snapshot);
-            } catch (StoreException e) {
-                throw new IOException("cannot snapshot disk " + d.path() + ": " + e.getMessage(), e);
-            }
-            out.add(d.frozenAs(snapshot));
+        } catch (StoreException e) {
+            throw new IOException("image store " + StoreBlockBackend.defaultRoot() + ": " + e.getMessage(), e);
         }
         return out;
     }
 
     /** Deletes the store snapshots a template's writable disks were frozen in; refused while a clone of one exists. */
     private static void deleteDiskSnapshots(Properties info) throws IOException {
-        for (StoredDisk s : storedDisks(info)) {
-            MicroVm.Disk d = s.disk();
-            if (d.readOnly() || !d.inStore() || d.storeSnapshot() == null) continue;
-            try (ImageStore store = ImageStore.open(StoreBlockBackend.defaultRoot())) {
-                if (store.exists(d.storeImage())) store.deleteSnapshot(d.storeImage(), d.storeSnapshot());
-            } catch (StoreException e) {
-                throw new IOException("cannot delete the template's disk snapshot " + d.path() + ": " + e.getMessage(), e);
+        List<MicroVm.Disk> frozen = storedDisks(info).stream().map(StoredDisk::disk)
+                .filter(d -> !d.readOnly() && d.inStore() && d.storeSnapshot() != null).toList();
+        if (frozen.isEmpty()) return;
+        try (ImageStore store = ImageStore.open(StoreBlockBackend.defaultRoot())) { // opened once: opening reads its logs
+            for (MicroVm.Disk d : frozen) {
+                try {
+                    if (store.exists(d.storeImage())) store.deleteSnapshot(d.storeImage(), d.storeSnapshot());
+                } catch (StoreException e) {
+                    throw new IOException("cannot delete the template's disk snapshot " + d.path() + ": " + e.getMessage(), e);
+                }
             }
+        } catch (StoreException e) {
+            throw new IOException("image store " + StoreBlockBackend.defaultRoot() + ": " + e.getMessage(), e);
         }
     }
 

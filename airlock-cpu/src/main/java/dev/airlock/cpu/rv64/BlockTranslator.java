@@ -217,7 +217,7 @@ final class BlockTranslator {
                 n++;
                 int op = (int) d & 0x7f;
                 int target = offset + (int) (d >>> 32);
-                int next = offset + ((d & Decoder.COMPRESSED) != 0 ? 2 : 4);
+                int next = offset + length(d);
                 if (op == Decoder.JAL) {
                     queue[tail++] = target;
                     if (rd(d) != 0) queue[tail++] = next; // a call: where it returns to
@@ -304,6 +304,9 @@ final class BlockTranslator {
     }
 
     static int rd(long d) { return (int) (d >>> 8) & 31; }
+
+    /** The decoded instruction's length in bytes. */
+    static int length(long d) { return (d & Decoder.COMPRESSED) != 0 ? 2 : 4; }
 
     static int rs1(long d) { return (int) (d >>> 13) & 31; }
 
@@ -565,8 +568,6 @@ final class BlockTranslator {
             c.exceptionCatch(tryStart, tryEnd, handler, CD_TRAP);
         }
 
-        static int length(long d) { return (d & Decoder.COMPRESSED) != 0 ? 2 : 4; }
-
         /**
          * Emits instruction {@code index}, {@code count} instructions after BASE; returns whether its bytecode
          * runs on to what follows it (false when every path left: a jump, an exit).
@@ -574,7 +575,7 @@ final class BlockTranslator {
         boolean instruction(long d, int index, int delta, int count) {
             int op = (int) d & 0x7f, rd = rd(d), rs1 = rs1(d), rs2 = rs2(d);
             int imm = (int) (d >>> 32);
-            int len = (d & Decoder.COMPRESSED) != 0 ? 2 : 4;
+            int len = length(d);
             switch (op) {
                 case Decoder.NOP -> { }
                 case Decoder.LUI -> { constant((long) imm); write(rd); }

@@ -93,7 +93,6 @@ public final class CodeCache {
         private final char[][][] heat;
         private final int maxBlocks;
         private int liveBlocks;
-        private long flushes;
 
         SharedPages(int pageCount, int maxBlocks) {
             int chunks = (pageCount + CHUNK_PAGES - 1) >>> CHUNK_SHIFT;
@@ -150,7 +149,6 @@ public final class CodeCache {
                     for (Block[] table : chunk) if (table != null) Arrays.fill(table, null); // harts go back to the cache
                 }
                 liveBlocks = 0;
-                flushes++;
             }
             Block[] table = blocks(gfn);
             Block replaced = table[slot];
@@ -160,18 +158,6 @@ public final class CodeCache {
             return table;
         }
 
-        synchronized int pageCount() {
-            int n = 0;
-            for (long[][] chunk : pages) {
-                if (chunk == null) continue;
-                for (long[] p : chunk) if (p != null) n++;
-            }
-            return n;
-        }
-
-        synchronized int liveBlocks() { return liveBlocks; }
-
-        synchronized long flushes() { return flushes; }
     }
 
     /**

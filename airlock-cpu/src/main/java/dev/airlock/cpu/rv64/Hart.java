@@ -83,11 +83,11 @@ public final class Hart implements HartInterrupts {
     final long[] tlbWTag = new long[TLB_SIZE], tlbWDelta = new long[TLB_SIZE];
     final long[] tlbXTag = new long[TLB_SIZE], tlbXDelta = new long[TLB_SIZE];
     /**
-     * The decoded code of each fetch entry's page, or null until looked up: a block that runs on into
-     * another page checks it on every such edge, and CodeCache.page costs several dependent loads. Reset
-     * when the entry is refilled; an array a store dropped since is marked dead; a shared template page
-     * this VM let go of is forgotten at the next poll (forgetCodePage), before which the hart's running
-     * block ends.
+     * The decoded code of each fetch entry's page, or null until looked up ({@link #codeOfEntry}): a
+     * block that runs on into another page checks it on every such edge, and CodeCache.page costs
+     * several dependent loads. Reset when the entry is refilled; an array a store dropped since is marked
+     * dead; a shared template page this VM let go of is forgotten at the next poll (forgetCodePage),
+     * before which the hart's running block ends. So fence.i has nothing to do here.
      */
     private final long[][] tlbXCode = new long[TLB_SIZE][];
     private volatile boolean codeForgotten;
@@ -157,7 +157,7 @@ public final class Hart implements HartInterrupts {
 
     /** Bytes of the arrays this hart holds (registers and its soft TLB), for a VM's accounting. */
     public long retainedBytes() {
-        return 2 * (16 + 8L * x.length) + 6 * (16 + 8L * TLB_SIZE);
+        return 2 * (16 + 8L * x.length) + 6 * (16 + 8L * TLB_SIZE) + (16 + 4L * TLB_SIZE);
     }
 
     public int hsmState() { return hsmState; }
@@ -615,9 +615,7 @@ public final class Hart implements HartInterrupts {
         int idx = (int) (pc >>> 12) & TLB_MASK;
         long hva = tlbXTag[idx] == ((pc & PAGE_MASK) | fetchCtx) ? pc + tlbXDelta[idx] : fetchSlow(pc);
         curPageHva = hva & PAGE_MASK;
-        long[] ops = tlbXCode[idx];
-        if (ops == null || ops[CodeCache.DEAD] != 0) tlbXCode[idx] = ops = code.page(hva);
-        curOps = ops;
+        curOps = codeOfEntry(idx, hva);
         curBlocks = code.blocks(hva);
         curHeat = null;
         curPageKey = (pc & PAGE_MASK) | fetchCtx;
@@ -652,7 +650,7 @@ public final class Hart implements HartInterrupts {
                 i = pages++;
                 pageNumbers[i] = offset >> 12;
                 hvas[i] = page + tlbXDelta[idx];
-                codes[i] = code.page(hvas[i]);
+                codes[i] = codeOfEntry(idx, hvas[i]);
             }
             return decode(codes[i], hvas[i], offset & 0xfff);
         }
@@ -693,13 +691,14 @@ public final class Hart implements HartInterrupts {
     boolean codePageIs(long pc, int page, long[] ops) {
         long vpage = (pc & PAGE_MASK) + ((long) page << 12);
         int idx = (int) (vpage >>> 12) & TLB_MASK;
-        if (tlbXTag[idx] != (vpage | fetchCtx)) return false;
-        long[] cached = tlbXCode[idx];
-        if (cached == ops) return ops[CodeCache.DEAD] == 0;
-        if (cached != null && cached[CodeCache.DEAD] == 0) return false; // the page holds other code now
-        long[] now = code.page(vpage + tlbXDelta[idx]);
-        tlbXCode[idx] = now;
-        return now == ops;
+        return tlbXTag[idx] == (vpage | fetchCtx) && codeOfEntry(idx, vpage + tlbXDelta[idx]) == ops;
+    }
+
+    /** The decoded code of the page at {@code hva}, which fetch TLB entry {@code idx} maps now (the caller checked its tag). */
+    private long[] codeOfEntry(int idx, long hva) {
+        long[] ops = tlbXCode[idx];
+        if (ops == null || ops[CodeCache.DEAD] != 0) tlbXCode[idx] = ops = code.page(hva);
+        return ops;
     }
 
     // Loads and stores for translated blocks that keep them as calls. The launcher tells HotSpot not to
@@ -971,10 +970,7 @@ public final class Hart implements HartInterrupts {
     private void miscMem(int insn, int len) {
         switch ((insn >>> 12) & 7) {
             case 0 -> VarHandle.fullFence(); // FENCE (and FENCE.TSO, PAUSE)
-            case 1 -> {                      // FENCE.I: stores already dropped stale code; re-check the page
-                curPageKey = -1;
-                java.util.Arrays.fill(tlbXCode, null);
-            }
+            case 1 -> curPageKey = -1;       // FENCE.I: stores already dropped stale code; re-check the page
             default -> throw illegal();
         }
         pc += len;

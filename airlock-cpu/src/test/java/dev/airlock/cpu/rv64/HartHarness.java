@@ -75,6 +75,16 @@ final class HartHarness implements Platform, AutoCloseable {
 
     long x(int r) { return hart.x[r]; }
 
+    /** Asserts that a translated run left the architectural state the reference run did: registers, pc, instret, trap CSRs. */
+    static void assertSameState(HartHarness ref, HartHarness jit) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(ref.hart.x, jit.hart.x);
+        org.junit.jupiter.api.Assertions.assertEquals(ref.hart.pc, jit.hart.pc);
+        org.junit.jupiter.api.Assertions.assertEquals(ref.hart.instret(), jit.hart.instret());
+        org.junit.jupiter.api.Assertions.assertEquals(ref.hart.mepc, jit.hart.mepc);
+        org.junit.jupiter.api.Assertions.assertEquals(ref.hart.mcause, jit.hart.mcause);
+        org.junit.jupiter.api.Assertions.assertEquals(ref.hart.mtval, jit.hart.mtval);
+    }
+
     @Override public Hart hart(int id) { return id == 0 ? hart : null; }
     @Override public int hartCount() { return 1; }
     @Override public void consoleWrite(int b) { console.write(b); }

@@ -124,12 +124,7 @@ class TranslatorMemoryTest {
                 setup.apply(h);
                 assertEquals(Hart.EXIT_WFI, h.runUntilWfi(100, 1000));
             }
-            assertArrayEquals(ref.hart.x, jit.hart.x);
-            assertEquals(ref.hart.pc, jit.hart.pc);
-            assertEquals(ref.hart.instret(), jit.hart.instret());
-            assertEquals(ref.hart.mcause, jit.hart.mcause);
-            assertEquals(ref.hart.mtval, jit.hart.mtval);
-            assertEquals(ref.hart.mepc, jit.hart.mepc);
+            HartHarness.assertSameState(ref, jit);
             assertArrayEquals(ref.mem.read(DATA, 512), jit.mem.read(DATA, 512));
             assertEquals(refDevice.log, jitDevice.log);
             assertTrue(jit.hart.blockInstructions() > 1000, "translated blocks must have run");

@@ -24,7 +24,7 @@ class VirtioVsockTest extends VsockHostFixture {
             assertEquals(VirtioVsock.HOST_CID, request.header().srcCid);
             int hostPort = request.header().srcPort;
             guest.send(guest.header(OP_RESPONSE, 1024, hostPort), new byte[0]);
-            assertEquals("OK " + Integer.toUnsignedString(hostPort) + "\n", read(host, 3 + Integer.toUnsignedString(hostPort).length() + 1));
+            assertConnected(host, hostPort);
 
             write(host, "ping");
             VsockDriver.Packet data = guest.expect(OP_RW);
@@ -62,10 +62,9 @@ class VirtioVsockTest extends VsockHostFixture {
         }
         try (SocketChannel host = unix(socket)) { // the retry, once the guest has its new CID
             write(host, "CONNECT 1024\n");
-            VsockDriver.Packet request = guest.expect(OP_REQUEST);
-            guest.send(guest.header(OP_RESPONSE, 1024, request.header().srcPort), new byte[0]);
-            assertEquals("OK " + Integer.toUnsignedString(request.header().srcPort) + "\n",
-                    read(host, 3 + Integer.toUnsignedString(request.header().srcPort).length() + 1));
+            int hostPort = guest.expect(OP_REQUEST).header().srcPort;
+            guest.send(guest.header(OP_RESPONSE, 1024, hostPort), new byte[0]);
+            assertConnected(host, hostPort);
         }
     }
 

@@ -41,6 +41,12 @@ abstract class VsockHostFixture {
         while (b.hasRemaining()) c.write(b);
     }
 
+    /** Asserts that the host's CONNECT was answered OK with {@code hostPort}. */
+    static void assertConnected(SocketChannel host, int hostPort) throws IOException {
+        String ok = "OK " + Integer.toUnsignedString(hostPort) + "\n";
+        org.junit.jupiter.api.Assertions.assertEquals(ok, read(host, ok.length()));
+    }
+
     /** Up to {@code n} bytes, fewer only at end of file. */
     static String read(SocketChannel c, int n) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(n);
