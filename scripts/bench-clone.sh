@@ -7,10 +7,14 @@
 # on the same kernel and a console-mode initramfs: saved through the HMP monitor, restored R times with
 # -incoming, timed from process start to running and to the next console line.
 #   scripts/bench-clone.sh [--clones N] [--budget-mib MiB] [--max-clones N] [--qemu-restores R] [--cli-runs N]
+#                          [--share-content [--ksm-pages P --ksm-sleep-ms S]]
+# --share-content makes the template with --share-content and turns the host's KSM on at P pages per S ms
+# (default 1000 per 50 ms) for the run (needs root; the host's settings are put back at the end), so that
+# pages the idle clones wrote alike are merged; ksmd's CPU then counts in the idle-CPU figures.
 set -euo pipefail
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
-clones=1000 budget_mib=2048 max_clones=1000 restores=20 cli_runs=5
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+clones=1000 budget_mib=2048 max_clones=1000 restores=20 cli_runs=5 share=0 ksm_pages=1000 ksm_sleep=50
 while [ $# -gt 0 ]; do
   case "$1" in
     --clones) clones="${2:?}"; shift 2 ;;
@@ -18,11 +22,14 @@ while [ $# -gt 0 ]; do
     --max-clones) max_clones="${2:?}"; shift 2 ;;
     --qemu-restores) restores="${2:?}"; shift 2 ;;
     --cli-runs) cli_runs="${2:?}"; shift 2 ;;
+    --share-content) share=1; shift ;;
+    --ksm-pages) ksm_pages="${2:?}"; shift 2 ;;
+    --ksm-sleep-ms) ksm_sleep="${2:?}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench-clone: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-for v in "$clones" "$budget_mib" "$max_clones" "$restores" "$cli_runs"; do
+for v in "$clones" "$budget_mib" "$max_clones" "$restores" "$cli_runs" "$ksm_pages" "$ksm_sleep"; do
   [[ "$v" =~ ^[0-9]+$ ]] || { echo "bench-clone: '$v' is not a whole number" >&2; exit 2; }
 done
 
@@ -30,7 +37,17 @@ root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 cd "$root"
 . "$root/scripts/java-home.sh"
 work="$(mktemp -d /tmp/airlock-bench-clone.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+ksm=/sys/kernel/mm/ksm
+share_flag=()
+if [ "$share" = 1 ]; then
+  [ -w "$ksm/run" ] || { echo "bench-clone: --share-content needs root and a kernel with KSM ($ksm/run is not writable)" >&2; exit 1; }
+  saved_ksm="$(cat $ksm/run) $(cat $ksm/pages_to_scan) $(cat $ksm/sleep_millisecs)"
+  trap 'read -r r p s <<<"$saved_ksm"; echo "$r" >$ksm/run; echo "$p" >$ksm/pages_to_scan; echo "$s" >$ksm/sleep_millisecs; rm -rf "$work"' EXIT
+  echo "$ksm_pages" >$ksm/pages_to_scan; echo "$ksm_sleep" >$ksm/sleep_millisecs; echo 1 >$ksm/run
+  share_flag=(--share-content)
+else
+  trap 'rm -rf "$work"' EXIT
+fi
 # Private templates and runtime dir, so the benchmark neither sees nor disturbs anyone's VMs.
 export AIRLOCK_TEMPLATES="$work/templates" AIRLOCK_RUNTIME_DIR="$work/runtime"
 mkdir -p "$AIRLOCK_TEMPLATES" "$AIRLOCK_RUNTIME_DIR"
@@ -40,7 +57,8 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "bench-clone: $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, git $(git rev-parse --short HEAD 2>/dev/null || echo '?'), load $(load)"
 
 template=bench256
-"$root/airlock" template create "$template" --memory 256 --prepare 'true' 2>&1 | tail -1
+"$root/airlock" template create "$template" --memory 256 "${share_flag[@]}" --prepare 'true' 2>&1 | tail -1
+[ "$share" = 0 ] || echo "bench-clone: the template shares content; host KSM on at $ksm_pages pages per $ksm_sleep ms"
 
 echo
 echo "== airlock bench-clone $template $clones --budget-mib $budget_mib --max-clones $max_clones"

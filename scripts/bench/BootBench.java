@@ -23,7 +23,7 @@ public class BootBench {
     static final Pattern EXIT = Pattern.compile("@@AIRLOCK:EXIT (-?\\d+)@@");
     static final Pattern TIMINGS = Pattern.compile("airlock: timings: (.*)");
     static final String[] TIMING_FIELDS = {"jvm_start_ms", "assets_ms", "vm_create_ms", "boot_to_init_ms",
-            "command_ms", "vm_total_ms", "guest_instructions"};
+            "command_ms", "vm_total_ms", "hart_busy_ms", "guest_instructions"};
 
     // ---- options ----
     static int runs = 10, computeRuns = 3, computeMib = 64;

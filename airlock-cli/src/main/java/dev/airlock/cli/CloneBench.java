@@ -107,7 +107,8 @@ final class CloneBench {
             "  template in use (lock)", "  map+build (Vm.forSnapshot)", "  attach devices", "  restore+newGeneration",
             "  clone() return", "  (clone() on-CPU time of its thread)", "  start() call", "  start() called -> first slice",
             "start() called -> vsock socket bound", "  first slice -> vsock CONNECT ok", "  agent HELLO", "  agent run(true)", "then run(true) again",
-            "close()"};
+            "close()", "guest kinsns: to CONNECT ok", "guest kinsns: agent HELLO", "guest kinsns: agent run(true)",
+            "hart busy: to CONNECT ok", "hart busy: agent HELLO", "hart busy: agent run(true)"};
 
     private static void latency(Templates.Template template, RuntimeDir runtime, HartPool pool, DeviceEventLoop devices,
                                 int rounds, int warmup, PrintStream out)
@@ -124,6 +125,7 @@ final class CloneBench {
             // On-CPU time too: on a loaded host the wall time also counts waiting for a core.
             long cloneCpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
             long started, bound, vsockOk, connected, answered, again, closing, firstSlice;
+            long iConnect, iHello, iTrue, i0 = instructions(List.of(m)), bConnect, bHello, bTrue;
             try {
                 m.start();
                 started = System.nanoTime();
@@ -132,10 +134,16 @@ final class CloneBench {
                 // MicroVm.connectAgent (AgentClient.awaitVsock) in its two steps, to time them apart.
                 SocketChannel channel = awaitVsock(m);
                 vsockOk = System.nanoTime();
+                iConnect = instructions(List.of(m));
+                bConnect = m.vm().hartRunNanos();
                 try (AgentClient agent = AgentClient.open(channel, m.name(), AgentClient.DEFAULT_TIMEOUT)) {
                     connected = System.nanoTime();
+                    iHello = instructions(List.of(m));
+                    bHello = m.vm().hartRunNanos();
                     int exit = agent.run("true").exitCode();
                     answered = System.nanoTime();
+                    iTrue = instructions(List.of(m));
+                    bTrue = m.vm().hartRunNanos();
                     if (exit != 0) throw new AgentException("'true' exited with " + exit + " in clone " + m.name());
                     long t = System.nanoTime();
                     agent.run("true");
@@ -158,7 +166,8 @@ final class CloneBench {
                     p.lockedNanos() - t0, p.mappedNanos() - p.lockedNanos(), p.attachedNanos() - p.mappedNanos(),
                     p.restoredNanos() - p.attachedNanos(), cloned - p.restoredNanos(), cloneCpu, started - cloned,
                     firstSlice - cloned, bound - cloned, vsockOk - firstSlice, connected - vsockOk, answered - connected, again,
-                    closed - closing};
+                    closed - closing, iConnect - i0, iHello - iConnect, iTrue - iHello,
+                    bConnect, bHello - bConnect, bTrue - bHello};
             rows.add(v);
         }
         long[][] ns = new long[LATENCY_FIGURES.length][rows.size()];
@@ -251,9 +260,12 @@ final class CloneBench {
     private record Usage(int clones, HostFrameTotals frames, long heapUsedBytes, long nonHeapUsedBytes,
                          long pageTableBytes, ProcessMemory process, int threads, int fds, int mappings,
                          double cores, double guestInsnPerSecond) {
-        /** Budgeted: private and distinct template frames, the Java heap after a GC, the JVM's non-heap, page tables. */
+        /**
+         * Budgeted: private, distinct template and distinct KSM-merged frames, the Java heap after a GC, the JVM's
+         * non-heap, page tables.
+         */
         long budgetBytes() {
-            return (frames.privateFrames() + frames.templateFrames()) * frames.pageSizeBytes() + heapUsedBytes
+            return (frames.privateFrames() + frames.templateFrames() + frames.sharedFrames()) * frames.pageSizeBytes() + heapUsedBytes
                     + nonHeapUsedBytes + pageTableBytes;
         }
     }
@@ -309,26 +321,95 @@ final class CloneBench {
             }
             int n = clones.size();
             out.printf("stopped by %s at %d clones%n", limit, n);
-            if (n > 0) report(clones, last, baseline, out);
+            if (n > 0) report(clones, last, baseline, accounting, tally, template.snapshot().image().file(), out);
         } finally {
             for (MicroVm m : clones) m.close();
         }
     }
 
-    private static void report(List<MicroVm> clones, Usage last, Usage baseline, PrintStream out) throws InterruptedException {
+    /**
+     * What the idle clones' private pages hold: all zeros, the template's own bytes again (a write that
+     * changed nothing in the end), or content another clone's private page holds too (what merging
+     * identical pages across the clones would give back).
+     */
+    private static void contentScan(List<MicroVm> clones, FrameAccounting accounting, Path templateFile, PrintStream out) {
+        long t0 = System.nanoTime();
+        java.util.Map<Long, Integer> byContent = new java.util.HashMap<>();
+        java.util.Map<Long, Integer> byGfn = new java.util.HashMap<>();
+        long total = 0, zero = 0, sameAsTemplate = 0;
+        byte[] mine = new byte[4096];
+        java.nio.ByteBuffer theirs = java.nio.ByteBuffer.allocate(4096);
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(templateFile)) {
+            for (MicroVm m : clones) {
+                var ram = m.vm().memory();
+                long pages = ram.sizeBytes() >>> 12;
+                for (long i = 0; i < pages; i++) {
+                    long hva = ram.hvaOf(ram.baseGpa() + (i << 12));
+                    if (accounting.kindOf(hva) != dev.airlock.memory.FrameKind.PRIVATE) continue;
+                    total++;
+                    java.lang.foreign.MemorySegment.copy(ram.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE, i << 12,
+                            mine, 0, 4096);
+                    long h = 1469598103934665603L;
+                    boolean allZero = true;
+                    for (byte b : mine) {
+                        h = (h ^ b) * 1099511628211L;
+                        allZero &= b == 0;
+                    }
+                    if (allZero) zero++;
+                    theirs.clear();
+                    while (theirs.hasRemaining() && file.read(theirs, (i << 12) + theirs.position()) > 0) { }
+                    while (theirs.hasRemaining()) theirs.put((byte) 0);
+                    if (java.util.Arrays.equals(mine, theirs.array())) sameAsTemplate++;
+                    byContent.merge(h, 1, Integer::sum);
+                    byGfn.merge(i, 1, Integer::sum);
+                }
+            }
+        } catch (IOException e) {
+            out.println("content scan failed: " + e);
+            return;
+        }
         int n = clones.size();
+        long inMany = byContent.values().stream().filter(c -> c > 1).mapToLong(c -> c).sum();
+        out.printf("content of %d clones' private pages: %.1f per clone; all zeros %.1f; the template's bytes again %.1f; "
+                        + "distinct contents %d (merging identical ones would keep %.1f per clone); content seen in 2+ clones: %d pages; "
+                        + "pages private in every clone: %d; scan %.1f s%n",
+                n, total / (double) n, zero / (double) n, sameAsTemplate / (double) n, byContent.size(),
+                byContent.size() / (double) n, inMany, byGfn.values().stream().filter(c -> c == n).count(),
+                (System.nanoTime() - t0) / 1e9);
+        StringBuilder where = new StringBuilder("private pages by guest-physical MiB (pages over all scanned clones):");
+        java.util.TreeMap<Long, Integer> mib = new java.util.TreeMap<>();
+        byGfn.forEach((gfn, c) -> mib.merge(gfn >>> 8, c, Integer::sum));
+        mib.forEach((m, c) -> where.append(' ').append(m).append(':').append(c));
+        out.println(where);
+    }
+
+    /** Prints what the clones cost each, by the accounting, and returns that (template frames apart). */
+    private static double perClone(String when, Usage last, Usage baseline, PrintStream out) {
+        int n = last.clones();
         long page = last.frames().pageSizeBytes();
         double privPer = (last.frames().privateFrames() - baseline.frames().privateFrames()) * page / (double) n;
+        double mergedPer = (last.frames().sharedFrames() - baseline.frames().sharedFrames()) * page / (double) n;
         double tmpl = last.frames().templateFrames() * page;
         double heapPer = (last.heapUsedBytes() - baseline.heapUsedBytes()) / (double) n;
         double nonHeapPer = (last.nonHeapUsedBytes() - baseline.nonHeapUsedBytes()) / (double) n;
         double ptPer = (last.pageTableBytes() - baseline.pageTableBytes()) / (double) n;
         double budgetPer = (last.budgetBytes() - baseline.budgetBytes() - tmpl) / n;
+        out.printf("per clone %s (over %d, minus the empty process): private frames %.0f KiB, KSM-merged frames %.0f KiB, "
+                        + "Java heap %.0f KiB, JVM non-heap %.0f KiB, page tables %.0f KiB -> %.0f KiB; plus %.1f MiB of template "
+                        + "frames shared by all%n",
+                when, n, privPer / 1024, mergedPer / 1024, heapPer / 1024, nonHeapPer / 1024, ptPer / 1024, budgetPer / 1024,
+                tmpl / (1 << 20));
+        return budgetPer;
+    }
+
+    private static void report(List<MicroVm> clones, Usage last, Usage baseline, FrameAccounting accounting,
+                               HostFrameTally tally, Path templateFile, PrintStream out) throws InterruptedException {
+        int n = clones.size();
+        long page = last.frames().pageSizeBytes();
+        double tmpl = last.frames().templateFrames() * page;
+        double budgetPer = perClone("2 s after the last clone", last, baseline, out);
         double rssPer = (last.process().rssBytes() - baseline.process().rssBytes()) / (double) n;
         double pssPer = (last.process().pssBytes() - baseline.process().pssBytes()) / (double) n;
-        out.printf("per clone (over %d, minus the empty process): private frames %.0f KiB, Java heap %.0f KiB, JVM non-heap %.0f KiB, "
-                        + "page tables %.0f KiB -> %.0f KiB; plus %.1f MiB of template frames shared by all%n",
-                n, privPer / 1024, heapPer / 1024, nonHeapPer / 1024, ptPer / 1024, budgetPer / 1024, tmpl / (1 << 20));
         out.printf("cross-check: RSS %.0f KiB/clone, PSS %.0f KiB/clone; threads +%d, fds +%d (%.1f/clone), mappings +%d (%.1f/clone)%n",
                 rssPer / 1024, pssPer / 1024, last.threads() - baseline.threads(), last.fds() - baseline.fds(),
                 (last.fds() - baseline.fds()) / (double) n, last.mappings() - baseline.mappings(),
@@ -340,22 +421,29 @@ final class CloneBench {
         for (int after : new int[] {10, 60}) {
             long wait = since + after * 1_000_000_000L - System.nanoTime();
             if (wait > 0) Thread.sleep(wait / 1_000_000);
-            long insn0 = instructions(clones), cpu0 = processCpuNanos(), wall0 = System.nanoTime();
+            long insn0 = instructions(clones), cpu0 = processCpuNanos(), wall0 = System.nanoTime(), ksm0 = ksmdTicks();
             java.util.Map<String, Long> threads0 = threadCpuTicks();
             Thread.sleep(5_000);
             double seconds = (System.nanoTime() - wall0) / 1e9;
-            double cores = (processCpuNanos() - cpu0) / 1e9 / seconds;
+            // ksmd works for the clones from outside the process: count it when it runs.
+            double ksmd = ksm0 < 0 ? 0 : (ksmdTicks() - ksm0) / (double) CLOCK_TICKS / seconds;
+            double cores = (processCpuNanos() - cpu0) / 1e9 / seconds + ksmd;
             double insnPerClone = (instructions(clones) - insn0) / seconds / n;
             out.printf("idle CPU, %d s after the last clone, over 5 s: %.3f cores for %d idle clones (%.2f ms of CPU per clone per "
                             + "second; the guests ran %.0f instructions per clone per second); at that rate %d cores keep %.0f idle "
-                            + "clones; by thread: %s; load %s%n", after, cores, n, cores * 1000 / n, insnPerClone, cpus,
-                    cpus * n / cores, threadShares(threads0, threadCpuTicks(), seconds), load());
+                            + "clones; by thread: %s%s; load %s%n", after, cores, n, cores * 1000 / n, insnPerClone, cpus,
+                    cpus * n / cores, threadShares(threads0, threadCpuTicks(), seconds),
+                    ksm0 < 0 ? "" : String.format(", ksmd (the host's page merging, outside the process) %.3f", ksmd), load());
         }
+        // Again once the guests have idled a minute (and KSM, when on, has had time to merge).
+        perClone("a minute later", measure(clones, accounting, tally), baseline, out);
         double gib = 1L << 30;
         out.printf("clones_per_GiB %.0f (at %.0f KiB each, template frames amortised over %d); "
                         + "extrapolated to 24 GiB: %.0f clones (memory only; labelled extrapolation)%n",
                 gib / (budgetPer + tmpl / n), (budgetPer + tmpl / n) / 1024, n, (24 * gib - tmpl) / budgetPer);
         histogram(n, out);
+        // Before any agent runs a command there.
+        contentScan(clones.subList(0, Math.min(n, 200)), accounting, templateFile, out);
         // Do they still run? Ask a sample of agents.
         int sample = Math.min(n, 20), ok = 0, ended = 0;
         long[] ms = new long[sample];
@@ -446,6 +534,31 @@ final class CloneBench {
     }
 
     /** CPU ticks per thread name (digits folded, so the hart workers add up), from /proc/self/task. */
+    /** Clock ticks per second in /proc's stat files (USER_HZ, 100 on Linux for x86 and arm). */
+    private static final int CLOCK_TICKS = 100;
+
+    /** ksmd's CPU time in clock ticks, or -1 if the host's KSM is off or ksmd cannot be found. */
+    private static long ksmdTicks() {
+        try {
+            if (!Files.readString(Path.of("/sys/kernel/mm/ksm/run")).strip().equals("1")) return -1;
+            try (var procs = Files.list(Path.of("/proc"))) {
+                for (Path p : procs.filter(q -> q.getFileName().toString().matches("[0-9]+")).toList()) {
+                    try {
+                        if (!Files.readString(p.resolve("comm")).strip().equals("ksmd")) continue;
+                        String stat = Files.readString(p.resolve("stat"));
+                        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+                    } catch (IOException | RuntimeException e) {
+                        // that process ended meanwhile
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return -1;
+    }
+
     private static java.util.Map<String, Long> threadCpuTicks() {
         var ticks = new java.util.TreeMap<String, Long>();
         try (var tasks = Files.list(Path.of("/proc/self/task"))) {

@@ -172,7 +172,9 @@ final class RunCommand {
             }
             long readyNanos = filter.readyNanos();
             long exitNanos = agentRun != null ? agentRun.exitNanos() : filter.exitNanos();
-            if (o.timings()) printTimings(err, mainNanos, assetsNanos, createdNanos, readyNanos, exitNanos, result);
+            if (o.timings()) {
+                printTimings(err, mainNanos, assetsNanos, createdNanos, readyNanos, exitNanos, machine.vm().hartRunNanos(), result);
+            }
             if (agentRun != null && agentRun.status() != null) return agentRun.status().exitCode();
             return report(result, o, filter, err);
         }
@@ -251,18 +253,18 @@ final class RunCommand {
 
     /** One line, key=value in milliseconds, for people and for scripts/bench-boot.sh. */
     private static void printTimings(PrintStream err, long mainNs, long assetsNs, long createdNs, long readyNs,
-                                     long exitNs, VmResult r) {
+                                     long exitNs, long hartBusyNs, VmResult r) {
         // The launcher records when it started; the JVM's own start time is too coarse to use.
         String launched = System.getenv("AIRLOCK_LAUNCH_EPOCH_MS");
         long jvmStartMs = launched == null ? -1
                 : System.currentTimeMillis() - Long.parseLong(launched) - (System.nanoTime() - mainNs) / 1_000_000;
         long end = System.nanoTime();
         err.printf("airlock: timings: jvm_start_ms=%d assets_ms=%d vm_create_ms=%d boot_to_init_ms=%d command_ms=%d"
-                        + " vm_total_ms=%d guest_instructions=%d%n",
+                        + " vm_total_ms=%d hart_busy_ms=%d guest_instructions=%d%n",
                 jvmStartMs, ms(assetsNs - mainNs), ms(createdNs - assetsNs),
                 readyNs == 0 ? -1 : ms(readyNs - createdNs),
                 readyNs == 0 || exitNs == 0 ? -1 : ms(exitNs - readyNs),
-                ms(end - createdNs), r.instructions());
+                ms(end - createdNs), ms(hartBusyNs), r.instructions());
     }
 
     private static long ms(long nanos) { return nanos / 1_000_000; }

@@ -234,6 +234,13 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
         return first;
     }
 
+    /** Wall time this VM's harts have spent in their slices so far (the rest they waited or were queued). */
+    public long hartRunNanos() {
+        long n = 0;
+        for (HartTask t : tasks) n += t.runNanos();
+        return n;
+    }
+
     // ---------------------------------------------------------------- snapshots
 
     /**

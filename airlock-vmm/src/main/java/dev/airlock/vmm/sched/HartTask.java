@@ -25,6 +25,8 @@ public final class HartTask implements Runnable {
     private volatile boolean wakeRequested;
     /** System.nanoTime() when the hart's first slice began, 0 before: what clone-latency benchmarks read. */
     private volatile long firstSliceNanos;
+    /** Wall time spent in slices; written only by the thread that runs the hart (one at a time). */
+    private volatile long runNanos;
     private ScheduledFuture<?> timer;
 
     /**
@@ -60,10 +62,14 @@ public final class HartTask implements Runnable {
     /** {@link System#nanoTime()} when this hart first ran (the slice that executes its first instruction), or 0. */
     public long firstSliceNanos() { return firstSliceNanos; }
 
+    /** Wall time the hart has spent running its slices (not waiting in WFI or for a pool thread). */
+    public long runNanos() { return runNanos; }
+
     @Override
     public void run() {
         if (!state.compareAndSet(QUEUED, RUNNING)) return;
-        if (firstSliceNanos == 0) firstSliceNanos = System.nanoTime();
+        long began = System.nanoTime();
+        if (firstSliceNanos == 0) firstSliceNanos = began;
         int exit;
         try {
             wakeRequested = false;
@@ -72,6 +78,8 @@ public final class HartTask implements Runnable {
             state.set(DONE);
             onCrash.accept(t);
             return;
+        } finally {
+            runNanos += System.nanoTime() - began;
         }
         switch (exit) {
             case Hart.EXIT_BUDGET -> {
