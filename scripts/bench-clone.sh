@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The clone benchmark (issue 4). Makes a 256 MiB template, then in one JVM (airlock bench-clone):
-#   1. latency over N clones made and closed one after another: clone -> first guest instruction (with
+#   1. latency over N clones made and closed one after another, then N taken from a ClonePool of 1: clone -> first guest instruction (with
 #      where MicroVm.clone spends its time) and clone -> the agent's answer to 'true';
 #   2. density: idle clones until a memory budget by the frame accounting, or a count; per-clone memory;
 # then 3. the same clone from a fresh JVM (the airlock CLI), and 4. QEMU TCG (Debian's qemu-system-riscv64)
@@ -61,8 +61,8 @@ template=bench256
 [ "$share" = 0 ] || echo "bench-clone: the template shares content; host KSM on at $ksm_pages pages per $ksm_sleep ms"
 
 echo
-echo "== airlock bench-clone $template $clones --budget-mib $budget_mib --max-clones $max_clones"
-"$root/airlock" bench-clone "$template" "$clones" --budget-mib "$budget_mib" --max-clones "$max_clones" | tee "$work/airlock.txt"
+echo "== airlock bench-clone $template $clones --budget-mib $budget_mib --max-clones $max_clones --pool 1"
+"$root/airlock" bench-clone "$template" "$clones" --budget-mib "$budget_mib" --max-clones "$max_clones" --pool 1 | tee "$work/airlock.txt"
 
 echo
 echo "== airlock clone $template -- true, each from a fresh JVM (the CLI), $cli_runs runs; load $(load)"
@@ -97,12 +97,16 @@ fi
 
 echo
 echo "== summary (p50); load $(load)"
-a_insn=$(awk '$1 == "clone_to_first_insn" {print $2}' "$work/airlock.txt")
-a_agent=$(awk '$1 == "clone_to_agent_true" {print $2}' "$work/airlock.txt")
+# The first table is clones made on the spot, the second ("POOLED LATENCY") clones taken from a ClonePool.
+nth() { awk -v f="$1" -v n="$2" '$1 == f && ++seen == n {print $2}' "$work/airlock.txt"; }
+a_insn=$(nth clone_to_first_insn 1) a_agent=$(nth clone_to_agent_true 1)
+p_insn=$(nth clone_to_first_insn 2) p_agent=$(nth clone_to_agent_true 2)
 printf '%-52s %12s\n' "airlock clone -> first instruction (in-process)" "$(awk -v v="$a_insn" 'BEGIN {printf "%.3f ms", v/1000}')"
 printf '%-52s %12s\n' "airlock clone -> agent ran 'true' (in-process)" "$(awk -v v="$a_agent" 'BEGIN {printf "%.1f ms", v/1000}')"
+printf '%-52s %12s\n' "airlock pooled clone -> first instruction" "$(awk -v v="$p_insn" 'BEGIN {printf "%.3f ms", v/1000}')"
+printf '%-52s %12s\n' "airlock pooled clone -> agent ran 'true'" "$(awk -v v="$p_agent" 'BEGIN {printf "%.1f ms", v/1000}')"
 printf '%-52s %12s\n' "airlock CLI clone -- true (fresh JVM, whole process)" "$cli_p50 ms"
-grep -E '^(stopped by|per clone|idle CPU|clones_per_GiB|alive)' "$work/airlock.txt" | sed 's/^/airlock density: /'
+grep -E '^(stopped by|per clone|idle CPU|clones_per_GiB|content of|alive)' "$work/airlock.txt" | sed 's/^/airlock density: /'
 if [ "$qemu_status" = 0 ]; then
   q_run=$(awk '$1 == "qemu_start_to_running_ms" {print $2}' "$work/qemu.txt")
   q_line=$(awk '$1 == "qemu_start_to_next_line_ms" {print $2}' "$work/qemu.txt")

@@ -41,8 +41,9 @@ import java.util.stream.Stream;
 final class CloneBench {
     static final String USAGE = """
             usage: airlock bench-clone TEMPLATE [N] [--warmup N] [--budget-mib MiB] [--max-clones N]
-                                       [--check-every N] [--no-latency] [--no-density]
+                                       [--check-every N] [--no-latency] [--no-density] [--pool K]
               N (default 1000) clones made and closed one after another, after --warmup (default 20) more;
+              with --pool K, N more taken from a pool that keeps K clones made ahead (ClonePool);
               then idle clones until --budget-mib (default 4096) of host memory or --max-clones (default 1000).""";
 
     private static final Duration AGENT_TIMEOUT = Duration.ofSeconds(60);
@@ -52,7 +53,7 @@ final class CloneBench {
     static int run(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
         if (args.length < 1 || args[0].startsWith("-")) throw new UsageException("bench-clone needs a template name");
         String templateName = args[0];
-        int rounds = 1000, warmup = 20, maxClones = 1000, checkEvery = 100;
+        int rounds = 1000, warmup = 20, maxClones = 1000, checkEvery = 100, poolSize = 0;
         long budgetBytes = 4096L << 20;
         boolean latency = true, density = true;
         for (int i = 1; i < args.length; i++) {
@@ -63,6 +64,7 @@ final class CloneBench {
                 case "--check-every" -> checkEvery = Math.max(1, intValue(args, ++i));
                 case "--no-latency" -> latency = false;
                 case "--no-density" -> density = false;
+                case "--pool" -> poolSize = intValue(args, ++i);
                 default -> {
                     if (args[i].startsWith("-") || i != 1) throw new UsageException("unknown argument " + args[i]);
                     rounds = intValue(args, i);
@@ -84,7 +86,12 @@ final class CloneBench {
         try (HartPool pool = HartPool.perCore();
              DeviceEventLoop devices = DeviceEventLoop.start(1, "airlock-virtio")) {
             out.printf("hart pool: %d threads; device loop: %d thread%n", pool.threads(), devices.threads());
-            if (latency) latency(template, runtime, pool, devices, rounds, warmup, out);
+            if (latency) latency(template, runtime, pool, devices, rounds, warmup, null, out);
+            if (latency && poolSize > 0) {
+                try (ClonePool clonePool = ClonePool.start(template, poolSize, runtime, pool, devices)) {
+                    latency(template, runtime, pool, devices, rounds, warmup, clonePool, out);
+                }
+            }
             if (density) density(template, runtime, pool, devices, budgetBytes, maxClones, checkEvery, out, err);
             return 0;
         } catch (IOException e) {
@@ -110,17 +117,36 @@ final class CloneBench {
             "close()", "guest kinsns: to CONNECT ok", "guest kinsns: agent HELLO", "guest kinsns: agent run(true)",
             "hart busy: to CONNECT ok", "hart busy: agent HELLO", "hart busy: agent run(true)"};
 
+    /** The same figures for a clone taken from a {@link ClonePool}: its making (the phases) happened ahead of time. */
+    private static final String[] POOLED_FIGURES = LATENCY_FIGURES.clone();
+    static {
+        POOLED_FIGURES[2] = "  take() from the pool";
+        POOLED_FIGURES[3] = "  (made ahead: map+build)";
+        POOLED_FIGURES[4] = "  (made ahead: attach devices)";
+        POOLED_FIGURES[5] = "  (made ahead: restore+newGen)";
+        POOLED_FIGURES[6] = "  take() return";
+        POOLED_FIGURES[7] = "  (take() on-CPU time of its thread)";
+    }
+
+    /** Clone after clone, made on the spot, or taken from {@code clonePool} if it is not null. */
     private static void latency(Templates.Template template, RuntimeDir runtime, HartPool pool, DeviceEventLoop devices,
-                                int rounds, int warmup, PrintStream out)
+                                int rounds, int warmup, ClonePool clonePool, PrintStream out)
             throws IOException, AgentException, InterruptedException {
         List<long[]> rows = new ArrayList<>();
         int failures = 0;
-        String base = "bench-" + ProcessHandle.current().pid() + "-";
+        String base = (clonePool == null ? "bench-" : "pooled-bench-") + ProcessHandle.current().pid() + "-";
         long cpu0 = processCpuNanos(), wall0 = System.nanoTime();
         for (int i = -warmup; i < rounds; i++) {
             long cpuBefore = THREADS.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
-            MicroVm m = MicroVm.clone(template, base + (i + warmup), runtime, pool, devices, OutputStream.nullOutputStream());
+            if (clonePool != null) {
+                // Give the pool's thread its turn: one clone is made ahead while the last one answers its agent.
+                while (clonePool.ready() == 0) Thread.sleep(1);
+                cpuBefore = THREADS.getCurrentThreadCpuTime();
+                t0 = System.nanoTime();
+            }
+            MicroVm m = clonePool != null ? clonePool.take(base + (i + warmup), OutputStream.nullOutputStream())
+                    : MicroVm.clone(template, base + (i + warmup), runtime, pool, devices, OutputStream.nullOutputStream());
             long cloned = System.nanoTime();
             // On-CPU time too: on a loaded host the wall time also counts waiting for a core.
             long cloneCpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
@@ -162,9 +188,10 @@ final class CloneBench {
             long closed = System.nanoTime();
             if (i < 0) continue;
             MicroVm.ClonePhases p = m.clonePhases();
+            boolean pooled = clonePool != null;
             long[] v = {firstSlice - t0, answered - t0,
-                    p.lockedNanos() - t0, p.mappedNanos() - p.lockedNanos(), p.attachedNanos() - p.mappedNanos(),
-                    p.restoredNanos() - p.attachedNanos(), cloned - p.restoredNanos(), cloneCpu, started - cloned,
+                    pooled ? cloned - t0 : p.lockedNanos() - t0, p.mappedNanos() - p.lockedNanos(), p.attachedNanos() - p.mappedNanos(),
+                    p.restoredNanos() - p.attachedNanos(), pooled ? 0 : cloned - p.restoredNanos(), cloneCpu, started - cloned,
                     firstSlice - cloned, bound - cloned, vsockOk - firstSlice, connected - vsockOk, answered - connected, again,
                     closed - closing, iConnect - i0, iHello - iConnect, iTrue - iHello,
                     bConnect, bHello - bConnect, bTrue - bHello};
@@ -175,19 +202,21 @@ final class CloneBench {
             for (int f = 0; f < LATENCY_FIGURES.length; f++) ns[f][r] = rows.get(r)[f];
         }
         double cpuShare = (processCpuNanos() - cpu0) / (double) (System.nanoTime() - wall0);
-        out.printf("%nLATENCY: %d clones made, started, asked to run 'true' and closed one after another (after %d warm-up); "
-                + "%d failed and are not in the figures; process used %.2f cores meanwhile; load %s%n", rows.size(), warmup,
-                failures, cpuShare, load());
+        out.printf("%n%s: %d clones %s, started, asked to run 'true' and closed one after another (after %d warm-up); "
+                + "%d failed and are not in the figures; process used %.2f cores meanwhile; load %s%n",
+                clonePool == null ? "LATENCY" : "POOLED LATENCY", rows.size(),
+                clonePool == null ? "made" : "taken from a pool of clones made ahead (ClonePool)", warmup, failures, cpuShare, load());
+        String[] names = clonePool == null ? LATENCY_FIGURES : POOLED_FIGURES;
         out.printf("%-34s %10s %10s %10s %10s %10s%n", "figure (µs)", "p50", "p90", "p99", "max", "mean");
         for (int f = 0; f < LATENCY_FIGURES.length; f++) {
             long[] s = ns[f].clone();
             Arrays.sort(s);
-            out.printf("%-34s %10.1f %10.1f %10.1f %10.1f %10.1f%n", LATENCY_FIGURES[f], pct(s, 50) / 1e3, pct(s, 90) / 1e3,
+            out.printf("%-34s %10.1f %10.1f %10.1f %10.1f %10.1f%n", names[f], pct(s, 50) / 1e3, pct(s, 90) / 1e3,
                     pct(s, 99) / 1e3, s[s.length - 1] / 1e3, Arrays.stream(s).average().orElse(0) / 1e3);
         }
         out.printf("vsock CONNECT refused and retried after 20 ms (as AgentClient.awaitVsock does): %d times in %d clones%n",
                 connectRetries, rounds + warmup);
-        mappingOnly(template, rounds, out);
+        if (clonePool == null) mappingOnly(template, rounds, out);
     }
 
     private static int connectRetries;

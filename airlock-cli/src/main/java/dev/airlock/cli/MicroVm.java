@@ -183,11 +183,7 @@ final class MicroVm implements AutoCloseable {
         boolean ok = false;
         try {
             cid = runtime.claimCid();
-            Path socket = runtime.vsockSocket(name);
-            if (Files.exists(socket) && socketAlive(socket)) {
-                throw new IOException("a VM named '" + name + "' is already running (" + socket
-                        + "); pick another --name or stop it with: airlock stop " + name);
-            }
+            Path socket = freeSocket(runtime, name);
             Attached a = attach(vm, disks, cid, socket, devices, template);
             ok = true;
             ClonePhases phases = template == null ? null
@@ -203,6 +199,31 @@ final class MicroVm implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The vsock socket path of a VM named {@code name}, unless a running VM has that name already. */
+    private static Path freeSocket(RuntimeDir runtime, String name) throws IOException {
+        Path socket = runtime.vsockSocket(name);
+        if (Files.exists(socket) && socketAlive(socket)) {
+            throw new IOException("a VM named '" + name + "' is already running (" + socket
+                    + "); pick another --name or stop it with: airlock stop " + name);
+        }
+        return socket;
+    }
+
+    /**
+     * This clone, made ahead of time by a {@link ClonePool} under a provisional name and not started,
+     * as {@code name} with its console going to {@code console}; this object must not be used after.
+     *
+     * @throws IOException if a running VM has that name (this clone stays as it was)
+     */
+    MicroVm claim(String name, java.io.OutputStream console) throws IOException {
+        if (!(vm.consoleOutput() instanceof ConsoleSwitch sw)) {
+            throw new IllegalStateException(this.name + " was not made to be claimed (its console is fixed)");
+        }
+        Path socket = freeSocket(runtime, name);
+        sw.to(console);
+        return new MicroVm(vm, runtime, name, cid, proxy.movedTo(socket), balloon, template, pool, devices, phases);
     }
 
     private record Attached(VsockUnixProxy proxy, VirtioBalloon balloon, long attachedNanos, long restoredNanos) {}

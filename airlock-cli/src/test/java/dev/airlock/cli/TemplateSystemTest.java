@@ -210,6 +210,67 @@ class TemplateSystemTest {
     }
 
     @Test @Order(5)
+    void aPoolMakesClonesAheadWhoseGuestClockStartsWhenTaken() throws Exception {
+        var template = Templates.fromEnvironment().open(TEMPLATE);
+        RuntimeDir runtime = RuntimeDir.fromEnvironment();
+        try (HartPool pool = new HartPool(2);
+             DeviceEventLoop devices = DeviceEventLoop.start(1, "test-virtio")) {
+            double coldUptime;
+            try (MicroVm cold = MicroVm.clone(template, "cold", runtime, pool, devices, OutputStream.nullOutputStream())) {
+                cold.start();
+                coldUptime = uptime(cold);
+            }
+            try (ClonePool clonePool = ClonePool.start(template, 1, runtime, pool, devices)) {
+                awaitReady(clonePool);
+                assertEquals(1, template.users(), "the clone made ahead holds the template");
+                Thread.sleep(4000); // waiting in the pool, which its guest must not see as time passing
+                var console = new java.io.ByteArrayOutputStream();
+                try (MicroVm taken = clonePool.take("pooled", console)) {
+                    assertEquals("pooled", taken.name());
+                    taken.start();
+                    double pooledUptime = uptime(taken);
+                    assertTrue(pooledUptime < coldUptime + 2, "the clone's 4 s in the pool became guest time: a clone made on the spot"
+                            + " was up " + coldUptime + " s, the pooled one " + pooledUptime + " s");
+                    assertTrue(Files.exists(runtime.vsockSocket("pooled")), "the agent's socket has the name the clone was given");
+                    try (AgentClient agent = taken.connectAgent(Duration.ofSeconds(30))) {
+                        assertEquals(0, agent.run("sh", "-c", "echo to-the-console > /dev/console").exitCode());
+                    }
+                    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                    while (!console.toString().contains("to-the-console") && System.nanoTime() < deadline) Thread.sleep(20);
+                    assertTrue(console.toString().contains("to-the-console"), "the console goes to the taker's stream: " + console);
+                }
+                awaitReady(clonePool);
+                var refused = airlock("template", "rm", TEMPLATE);
+                assertNotEquals(0, refused.exit(), "a pooled clone holds the template: " + refused);
+                var clash = assertThrows(java.io.IOException.class, () -> {
+                    try (MicroVm a = clonePool.take("clash", OutputStream.nullOutputStream())) {
+                        a.start();
+                        a.awaitVsockSocket();
+                        clonePool.take("clash", OutputStream.nullOutputStream()).close();
+                    }
+                });
+                assertTrue(clash.getMessage().contains("already running"), clash.getMessage());
+            }
+            assertEquals(0, template.users(), "closing the pool lets go of the template");
+        }
+    }
+
+    private static void awaitReady(ClonePool clonePool) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (clonePool.ready() < 1) {
+            assertTrue(System.nanoTime() < deadline, "the pool made no clone in 60 s");
+            Thread.sleep(10);
+        }
+    }
+
+    /** The guest's uptime in seconds, read as soon as its agent answers. */
+    private static double uptime(MicroVm m) throws Exception {
+        try (AgentClient agent = m.connectAgent(Duration.ofSeconds(60))) {
+            return Double.parseDouble(agent.run("cat", "/proc/uptime").stdoutText().split(" ")[0]);
+        }
+    }
+
+    @Test @Order(6)
     void aDamagedTemplateIsRefusedNamingTheFileAndOffset() throws Exception {
         Path source = templates.resolve(TEMPLATE);
         for (String damage : new String[] {"memory", "state"}) {
@@ -240,7 +301,7 @@ class TemplateSystemTest {
         }
     }
 
-    @Test @Order(6)
+    @Test @Order(7)
     void clonesOfASharingTemplateMergeIdenticalPages() throws Exception {
         Path ksm = Path.of("/sys/kernel/mm/ksm");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(ksm.resolve("run")), "needs root and a kernel with KSM");
@@ -285,7 +346,7 @@ class TemplateSystemTest {
         }
     }
 
-    @Test @Order(7)
+    @Test @Order(8)
     void aTemplateWhoseDiskChangedIsRefused() throws Exception {
         Files.setLastModifiedTime(disk, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
         var r = airlock("clone", TEMPLATE, "--", "true");
@@ -293,7 +354,7 @@ class TemplateSystemTest {
         assertTrue(r.err().contains("changed since template"), r::toString);
     }
 
-    @Test @Order(8)
+    @Test @Order(9)
     void aTemplateNobodyUsesIsDeleted() throws Exception {
         var r = airlock("template", "rm", TEMPLATE);
         assertEquals(0, r.exit(), r::toString);

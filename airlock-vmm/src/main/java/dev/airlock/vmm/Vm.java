@@ -83,6 +83,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     private Clint clint;
     /** Set by {@link #restore}: start() then resumes every hart that was running instead of booting hart 0. */
     private boolean restored;
+    /** The clock of the snapshot restored; start() carries on from it, however long the VM waited in between. */
+    private long restoredTicks;
     /** The snapshot whose memory this VM's RAM maps, if it was made by {@link #forSnapshot}. */
     private Snapshot memoryFrom;
 
@@ -214,6 +216,8 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             tasks[0].wake();
             return;
         }
+        // A clone made ahead of time (a pool's) must not see the time it waited as time that passed.
+        time.resumeAt(restoredTicks);
         for (HartTask t : tasks) t.wake(); // a hart that was stopped stays so: wake() checks its HSM state
         // After the harts, so the first instruction does not wait on the device loop's wake-ups.
         for (SlotDevice slot : virtioSlots) {
@@ -285,7 +289,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
     /**
      * Replaces this VM's fresh state with {@code snapshot}'s, before {@link #start}: memory (unless
      * this VM maps it already), harts, CLINT, PLIC, UART, the virtio devices in the same slots, and
-     * the clock, which carries on from the saved time.
+     * the clock, which carries on from the saved time when the VM is started.
      *
      * @throws SnapshotFormatException for a damaged or unfitting section, naming the state file
      * @throws IOException if the snapshot does not fit this VM (CPUs, memory, devices)
@@ -326,6 +330,7 @@ public final class Vm implements AutoCloseable, Platform, PowerControl {
             throw new SnapshotFormatException(stateFile, 0, "a section does not fit this VM: " + e.getMessage());
         }
         time.resumeAt(snapshot.ticks());
+        restoredTicks = snapshot.ticks();
         restored = true;
     }
 

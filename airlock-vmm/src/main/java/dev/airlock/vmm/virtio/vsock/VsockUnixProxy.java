@@ -59,6 +59,18 @@ public final class VsockUnixProxy implements AutoCloseable {
         return new VsockUnixProxy(device, path);
     }
 
+    /**
+     * An unbound proxy for the same device at {@code path}, which takes this one's place: how a clone
+     * made ahead of time under a provisional name gets its real socket. This one must never have listened.
+     */
+    public VsockUnixProxy movedTo(Path path) {
+        synchronized (this) {
+            if (server != null || closed) throw new IllegalStateException("the proxy at " + this.path + " is bound or closed");
+            closed = true;
+        }
+        return new VsockUnixProxy(device, path);
+    }
+
     /** Starts binding the socket on a background thread, unless it is bound, binding or closed. */
     public synchronized void listenInBackground() {
         if (server == null && !closed) server = UnixSocketServer.startInBackground(path, "the vsock socket", this::handshake);
