@@ -101,6 +101,11 @@ public final class VirtioBalloon implements VirtioDevice {
     private volatile long negotiatedFeatures;
     /** One bit per 4 KiB page of RAM: in the balloon now. */
     private long[] inBalloon = new long[0];
+    /**
+     * The bitmap's size for this RAM; it is made at the first inflate, since most VMs (idle clones) never
+     * inflate and 256 MiB of RAM would cost each 8 KiB of zeros.
+     */
+    private int bitmapWords;
     /** Head of the stats buffer the device keeps until the host wants fresh numbers; -1 if none. */
     private int heldStatsHead = -1;
     private final AtomicBoolean statsRequested = new AtomicBoolean();
@@ -246,7 +251,8 @@ public final class VirtioBalloon implements VirtioDevice {
             }
         }
         long pages = memory.sizeBytes() >>> PFN_SHIFT;
-        if (inBalloon.length * 64L < pages) inBalloon = new long[(int) ((pages + 63) >>> 6)];
+        bitmapWords = (int) ((pages + 63) >>> 6);
+        if (inBalloon.length != 0 && inBalloon.length < bitmapWords) inBalloon = Arrays.copyOf(inBalloon, bitmapWords);
         heldStatsHead = -1;
         statsQueueIndex = queueIndex(BalloonQueue.STATS, driverFeatures);
         negotiatedFeatures = driverFeatures;
@@ -275,9 +281,10 @@ public final class VirtioBalloon implements VirtioDevice {
      */
     @Override
     public byte[] saveState() {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(24 + 8 * inBalloon.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.putInt(targetPages).putInt(actualPages.get()).putInt(heldStatsHead).putLong(balloonPages).putInt(inBalloon.length);
-        for (long w : inBalloon) b.putLong(w);
+        long[] bitmap = balloonPages == 0 && Arrays.stream(inBalloon).allMatch(w -> w == 0) ? new long[0] : inBalloon;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(24 + 8 * bitmap.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(targetPages).putInt(actualPages.get()).putInt(heldStatsHead).putLong(balloonPages).putInt(bitmap.length);
+        for (long w : bitmap) b.putLong(w);
         return b.array();
     }
 
@@ -286,15 +293,18 @@ public final class VirtioBalloon implements VirtioDevice {
         int target = b.getInt(), actual = b.getInt(), held = b.getInt();
         long pages = b.getLong();
         int words = b.getInt();
-        if (words != inBalloon.length || words * 8L > b.remaining()) {
+        // 0 words: the balloon never held a page (older snapshots always wrote the whole bitmap).
+        if ((words != 0 && words != bitmapWords) || words * 8L > b.remaining()) {
             throw new IllegalArgumentException("balloon state for " + words * 64L + " pages does not fit a VM of "
-                    + inBalloon.length * 64L + " pages");
+                    + bitmapWords * 64L + " pages");
         }
         int statsQueue = statsQueueIndex;
         if (held >= (statsQueue >= 0 ? queues[statsQueue].size() : 0) || held < -1) {
             throw new IllegalArgumentException("balloon state holds stats buffer " + held + ", outside its queue");
         }
-        for (int i = 0; i < words; i++) inBalloon[i] = b.getLong();
+        long[] bitmap = new long[words];
+        for (int i = 0; i < words; i++) bitmap[i] = b.getLong();
+        inBalloon = Arrays.stream(bitmap).allMatch(w -> w == 0) ? new long[0] : bitmap;
         targetPages = target;
         actualPages.set(actual);
         heldStatsHead = held;
@@ -379,6 +389,10 @@ public final class VirtioBalloon implements VirtioDevice {
         long bit = pfn - (memory.baseGpa() >>> PFN_SHIFT);
         int word = (int) (bit >>> 6);
         long m = 1L << bit;
+        if (inBalloon.length == 0) {
+            if (!in) return false; // not in a balloon that never held a page
+            inBalloon = new long[bitmapWords];
+        }
         long old = inBalloon[word];
         inBalloon[word] = in ? old | m : old & ~m;
         return (old & m) != 0 != in;

@@ -16,8 +16,13 @@ import java.lang.foreign.ValueLayout;
  * "region" (the buffers laid end to end), because the spec lets a driver split a header anywhere.
  */
 public final class DescriptorChain {
-    private final long[] gpa;
-    private final int[] lengthBytes;
+    /**
+     * Grown on demand up to {@link #capacity}: chains are a few buffers long, and an idle clone's
+     * eight queues would otherwise hold 20 KiB of arrays sized for the longest chain allowed.
+     */
+    private long[] gpa;
+    private int[] lengthBytes;
+    private final int capacity;
     private int count;
     private int readableCount;
     private long readableBytes;
@@ -26,12 +31,15 @@ public final class DescriptorChain {
     private GuestMemory memory;
 
     DescriptorChain(int capacity) {
-        gpa = new long[capacity];
-        lengthBytes = new int[capacity];
+        this.capacity = capacity;
+        gpa = new long[Math.min(capacity, INITIAL_BUFFERS)];
+        lengthBytes = new int[gpa.length];
     }
 
+    private static final int INITIAL_BUFFERS = 4;
+
     /** The most buffers a chain may have. */
-    public int capacity() { return gpa.length; }
+    public int capacity() { return capacity; }
 
     /** Descriptor index of the chain's head in the queue's table, which goes back in the used ring. */
     public int headIndex() { return headIndex; }
@@ -217,6 +225,10 @@ public final class DescriptorChain {
             }
             if (count == capacity()) {
                 throw new VirtQueueException("descriptor chain longer than " + capacity());
+            }
+            if (count == gpa.length) {
+                gpa = java.util.Arrays.copyOf(gpa, Math.min(capacity, 2 * count));
+                lengthBytes = java.util.Arrays.copyOf(lengthBytes, gpa.length);
             }
             gpa[count] = addr;
             lengthBytes[count] = len;

@@ -190,6 +190,32 @@ class VirtioBalloonTest {
     }
 
     @Test
+    void theBitmapIsMadeAndSavedOnlyOnceAPageIsInTheBalloon() {
+        startAll();
+        assertEquals(24, balloon.saveState().length, "a balloon that never held a page saves no bitmap");
+        send(0, in(pfnArray(pfn(page(0)), pfn(page(3))), 8));
+        assertEquals(2, balloon.balloonPages());
+        assertEquals(24 + 8 * (RAM_BYTES / PAGE / 64), balloon.saveState().length, "one bit per page of RAM");
+        d.ack();
+        send(1, in(pfnArray(pfn(page(3)), pfn(page(5))), 8));
+        assertEquals(1, balloon.balloonPages(), "page 3 was in the balloon, page 5 never");
+        send(1, in(pfnArray(pfn(page(0))), 4));
+        assertEquals(24, balloon.saveState().length, "empty again: no bitmap");
+
+        // A restored VM knows which pages its balloon holds.
+        send(0, in(pfnArray(pfn(page(2))), 4));
+        var restored = new VirtioBalloon(listener);
+        var second = new VirtioMmioTransport(restored, ram, new RecordingIrq(), DeviceEventLoop.inline(), listener);
+        try {
+            second.restoreState(java.nio.ByteBuffer.wrap(transport.saveState()).order(ByteOrder.LITTLE_ENDIAN));
+            assertEquals(1, restored.balloonPages());
+            assertArrayEquals(balloon.saveState(), restored.saveState());
+        } finally {
+            second.close();
+        }
+    }
+
+    @Test
     void hostilePageNumbersAreSkippedAndCounted() {
         startAll();
         fill(page(0), PAGE, (byte) 7);
