@@ -23,6 +23,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ClonePool implements AutoCloseable {
     private static final AtomicInteger POOLS = new AtomicInteger();
     private static final long RETRY_MILLIS = 1000;
+    /**
+     * How long the filler waits after a take before it makes the next clone: mapping a clone's memory
+     * takes the process's mmap lock, which the clone just taken needs too for its first page faults.
+     */
+    private static final long QUIET_NANOS = Long.getLong("airlock.clonePool.quietMillis", 5) * 1_000_000;
 
     private final Templates.Template template;
     private final int size;
@@ -34,6 +39,7 @@ final class ClonePool implements AutoCloseable {
     private final Thread filler;
     private boolean closed;
     private int made;
+    private long lastTakeNanos = System.nanoTime() - QUIET_NANOS;
 
     private ClonePool(Templates.Template template, int size, RuntimeDir runtime, HartPool harts, DeviceEventLoop devices) {
         this.template = template;
@@ -65,6 +71,7 @@ final class ClonePool implements AutoCloseable {
         synchronized (this) {
             if (closed) throw new IllegalStateException("the clone pool of template " + template.name() + " is closed");
             m = ready.poll();
+            lastTakeNanos = System.nanoTime();
             notifyAll(); // the filler makes the next one
         }
         if (m == null) return MicroVm.clone(template, name, runtime, harts, devices, console);
@@ -97,6 +104,15 @@ final class ClonePool implements AutoCloseable {
                 while (!closed && ready.size() >= size) {
                     try {
                         wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                // Out of the way of the clone just taken (see QUIET_NANOS), unless closed meanwhile.
+                long quiet;
+                while (!closed && (quiet = lastTakeNanos + QUIET_NANOS - System.nanoTime()) > 0) {
+                    try {
+                        wait(Math.max(1, quiet / 1_000_000));
                     } catch (InterruptedException e) {
                         return;
                     }
