@@ -367,7 +367,8 @@ final class CloneBench {
         java.util.Map<Long, Integer> byGfn = new java.util.HashMap<>();
         long total = 0, zero = 0, sameAsTemplate = 0;
         byte[] mine = new byte[4096];
-        java.nio.ByteBuffer theirs = java.nio.ByteBuffer.allocate(4096);
+        // The template's bytes of a guest page are the same for every clone: read each once.
+        java.util.Map<Long, byte[]> templatePages = new java.util.HashMap<>();
         try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(templateFile)) {
             for (MicroVm m : clones) {
                 var ram = m.vm().memory();
@@ -385,10 +386,9 @@ final class CloneBench {
                         allZero &= b == 0;
                     }
                     if (allZero) zero++;
-                    theirs.clear();
-                    while (theirs.hasRemaining() && file.read(theirs, (i << 12) + theirs.position()) > 0) { }
-                    while (theirs.hasRemaining()) theirs.put((byte) 0);
-                    if (java.util.Arrays.equals(mine, theirs.array())) sameAsTemplate++;
+                    byte[] theirs = templatePages.get(i);
+                    if (theirs == null) templatePages.put(i, theirs = templatePage(file, i));
+                    if (java.util.Arrays.equals(mine, theirs)) sameAsTemplate++;
                     byContent.merge(h, 1, Integer::sum);
                     byGfn.merge(i, 1, Integer::sum);
                 }
@@ -429,6 +429,15 @@ final class CloneBench {
                 when, n, privPer / 1024, mergedPer / 1024, heapPer / 1024, nonHeapPer / 1024, ptPer / 1024, budgetPer / 1024,
                 tmpl / (1 << 20));
         return budgetPer;
+    }
+
+    /** Guest page {@code gfn} as the template's memory file holds it (a hole or the file's end reads as zeros). */
+    private static byte[] templatePage(java.nio.channels.FileChannel file, long gfn) throws IOException {
+        java.nio.ByteBuffer page = java.nio.ByteBuffer.allocate(4096);
+        while (page.hasRemaining() && file.read(page, (gfn << 12) + page.position()) > 0) {
+            // until the page is read or the file ends
+        }
+        return page.array();
     }
 
     private static void report(List<MicroVm> clones, Usage last, Usage baseline, FrameAccounting accounting,
@@ -562,7 +571,6 @@ final class CloneBench {
         return readTrimmed(Path.of("/proc/loadavg")).replaceAll("^(\\S+ \\S+ \\S+).*", "$1");
     }
 
-    /** CPU ticks per thread name (digits folded, so the hart workers add up), from /proc/self/task. */
     /** Clock ticks per second in /proc's stat files (USER_HZ, 100 on Linux for x86 and arm). */
     private static final int CLOCK_TICKS = 100;
 
@@ -574,9 +582,7 @@ final class CloneBench {
                 for (Path p : procs.filter(q -> q.getFileName().toString().matches("[0-9]+")).toList()) {
                     try {
                         if (!Files.readString(p.resolve("comm")).strip().equals("ksmd")) continue;
-                        String stat = Files.readString(p.resolve("stat"));
-                        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+                        return cpuTicks(p.resolve("stat"));
                     } catch (IOException | RuntimeException e) {
                         // that process ended meanwhile
                     }
@@ -588,15 +594,21 @@ final class CloneBench {
         return -1;
     }
 
+    /** User plus system CPU time, in clock ticks, from a /proc stat file of a process or thread. */
+    private static long cpuTicks(Path stat) throws IOException {
+        String line = Files.readString(stat);
+        String[] f = line.substring(line.lastIndexOf(')') + 2).split(" "); // the name in parentheses may hold spaces
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+    }
+
+    /** CPU ticks per thread name (digits folded, so the hart workers add up), from /proc/self/task. */
     private static java.util.Map<String, Long> threadCpuTicks() {
         var ticks = new java.util.TreeMap<String, Long>();
         try (var tasks = Files.list(Path.of("/proc/self/task"))) {
             for (Path t : tasks.toList()) {
                 try {
                     String name = Files.readString(t.resolve("comm")).trim().replaceAll("[0-9]+", "N");
-                    String stat = Files.readString(t.resolve("stat"));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime, stime
+                    ticks.merge(name, cpuTicks(t.resolve("stat")), Long::sum);
                 } catch (IOException | RuntimeException e) {
                     // the thread ended meanwhile
                 }

@@ -61,6 +61,7 @@ public final class Main {
                 case "bench-agent" -> guarded("bench-agent", "usage: airlock bench-agent NAME [ROUNDS] [MiB]", rest, out, err,
                         AgentBench::run);
                 case "bench-clone" -> guarded("bench-clone", CloneBench.USAGE, rest, out, err, CloneBench::run);
+                case "bench-repeat" -> guarded("bench-repeat", REPEAT_USAGE, rest, out, err, Main::repeat);
                 case "initrd" -> RunCommand.writeInitrd(rest, err);
                 case "image" -> dev.airlock.store.cli.ImageCommand.run(rest, out, err, StoreBlockBackend.defaultRoot());
                 case "kernel" -> {
@@ -85,6 +86,32 @@ public final class Main {
             err.println(USAGE);
             return ExitCodes.USAGE;
         }
+    }
+
+    static final String REPEAT_USAGE = """
+            usage: airlock bench-repeat N COMMAND [ARGS]
+              runs an airlock COMMAND N times in this one JVM and says how long each took: what the later
+              runs save is the JVM's own warm-up (class loading, HotSpot compiling Airlock)""";
+
+    /** {@code bench-repeat N COMMAND…}: the command's status from its last run. */
+    private static int repeat(String[] args, PrintStream out, PrintStream err) throws UsageException, InterruptedException {
+        if (args.length < 2) throw new UsageException("needs a count and a command");
+        int n;
+        try {
+            n = Integer.parseInt(args[0]);
+        } catch (NumberFormatException e) {
+            throw new UsageException("the count must be a whole number, not '" + args[0] + "'");
+        }
+        if (n < 1) throw new UsageException("the count must be at least 1, not " + n);
+        if (args[1].equals("bench-repeat")) throw new UsageException("bench-repeat does not repeat itself");
+        String[] command = java.util.Arrays.copyOfRange(args, 1, args.length);
+        int status = 0;
+        for (int i = 1; i <= n; i++) {
+            long t0 = System.nanoTime();
+            status = run(command, out, err);
+            err.printf("airlock: bench-repeat: run %d of %d: %d ms, exit %d%n", i, n, (System.nanoTime() - t0) / 1_000_000, status);
+        }
+        return status;
     }
 
     interface Subcommand {

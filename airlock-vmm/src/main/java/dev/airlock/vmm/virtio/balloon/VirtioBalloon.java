@@ -281,7 +281,7 @@ public final class VirtioBalloon implements VirtioDevice {
      */
     @Override
     public byte[] saveState() {
-        long[] bitmap = balloonPages == 0 && Arrays.stream(inBalloon).allMatch(w -> w == 0) ? new long[0] : inBalloon;
+        long[] bitmap = balloonPages == 0 ? new long[0] : inBalloon; // balloonPages counts the bitmap's set bits
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(24 + 8 * bitmap.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         b.putInt(targetPages).putInt(actualPages.get()).putInt(heldStatsHead).putLong(balloonPages).putInt(bitmap.length);
         for (long w : bitmap) b.putLong(w);

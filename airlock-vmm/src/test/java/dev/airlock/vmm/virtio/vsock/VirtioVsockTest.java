@@ -17,8 +17,7 @@ class VirtioVsockTest extends VsockHostFixture {
     void hostConnectsThroughTheUnixSocket() throws Exception {
         Path socket = start();
         try (SocketChannel host = unix(socket)) {
-            write(host, "CONNECT 1024\n");
-            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            VsockDriver.Packet request = requestFromHost(host, 1024);
             assertEquals(7, request.header().dstCid);
             assertEquals(1024, request.header().dstPort);
             assertEquals(VirtioVsock.HOST_CID, request.header().srcCid);
@@ -50,8 +49,7 @@ class VirtioVsockTest extends VsockHostFixture {
     void anAnswerUnderAnotherCidFailsTheConnectionAtOnce() throws Exception {
         Path socket = start();
         try (SocketChannel host = unix(socket)) {
-            write(host, "CONNECT 1024\n");
-            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            VsockDriver.Packet request = requestFromHost(host, 1024);
             VsockHeader answer = guest.header(OP_RESPONSE, 1024, request.header().srcPort);
             answer.srcCid = 3; // the template's
             long t0 = System.nanoTime();
@@ -61,10 +59,7 @@ class VirtioVsockTest extends VsockHostFixture {
             assertEquals(OP_RST, guest.expect(OP_RST).op());
         }
         try (SocketChannel host = unix(socket)) { // the retry, once the guest has its new CID
-            write(host, "CONNECT 1024\n");
-            int hostPort = guest.expect(OP_REQUEST).header().srcPort;
-            guest.send(guest.header(OP_RESPONSE, 1024, hostPort), new byte[0]);
-            assertConnected(host, hostPort);
+            acceptFromHost(host, 1024);
         }
     }
 
@@ -72,8 +67,7 @@ class VirtioVsockTest extends VsockHostFixture {
     void aRefusedConnectionClosesTheHostSocket() throws Exception {
         Path socket = start();
         try (SocketChannel host = unix(socket)) {
-            write(host, "CONNECT 9\n");
-            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            VsockDriver.Packet request = requestFromHost(host, 9);
             guest.send(guest.header(OP_RST, 9, request.header().srcPort), new byte[0]);
             assertEquals("", read(host, 1));
         }
@@ -95,8 +89,7 @@ class VirtioVsockTest extends VsockHostFixture {
         proxy.listenInBackground();
         assertTrue(proxy.awaitListening());
         try (SocketChannel host = unix(socket)) {
-            write(host, "CONNECT 1024\n");
-            VsockDriver.Packet request = guest.expect(OP_REQUEST);
+            VsockDriver.Packet request = requestFromHost(host, 1024);
             assertEquals(1024, request.header().dstPort);
         }
         proxy.close();
@@ -131,8 +124,7 @@ class VirtioVsockTest extends VsockHostFixture {
     void hostDataWaitsForGuestCredit() throws Exception {
         Path socket = start();
         try (SocketChannel host = unix(socket)) {
-            write(host, "CONNECT 1024\n");
-            int hostPort = guest.expect(OP_REQUEST).header().srcPort;
+            int hostPort = requestFromHost(host, 1024).header().srcPort;
             VsockHeader response = guest.header(OP_RESPONSE, 1024, hostPort);
             response.bufAlloc = 1000;
             guest.send(response, new byte[0]);

@@ -41,6 +41,20 @@ abstract class VsockHostFixture {
         while (b.hasRemaining()) c.write(b);
     }
 
+    /** The host program asks for guest port {@code port}; returns the REQUEST the guest then gets. */
+    VsockDriver.Packet requestFromHost(SocketChannel host, int port) throws IOException, InterruptedException {
+        write(host, "CONNECT " + port + "\n");
+        return guest.expect(VsockHeader.OP_REQUEST);
+    }
+
+    /** The host program connects to guest port {@code port} and the guest accepts; returns the host's port. */
+    int acceptFromHost(SocketChannel host, int port) throws IOException, InterruptedException {
+        int hostPort = requestFromHost(host, port).header().srcPort;
+        guest.send(guest.header(VsockHeader.OP_RESPONSE, port, hostPort), new byte[0]);
+        assertConnected(host, hostPort);
+        return hostPort;
+    }
+
     /** Asserts that the host's CONNECT was answered OK with {@code hostPort}. */
     static void assertConnected(SocketChannel host, int hostPort) throws IOException {
         String ok = "OK " + Integer.toUnsignedString(hostPort) + "\n";

@@ -47,8 +47,7 @@ class VsockPacketFuzzTest extends VsockHostFixture {
         }
         // Still works afterwards.
         try (SocketChannel host = unix(socket)) {
-            write(host, "CONNECT 77\n");
-            int hostPort = guest.expect(OP_REQUEST).header().srcPort;
+            int hostPort = requestFromHost(host, 77).header().srcPort;
             guest.send(guest.header(OP_RESPONSE, 77, hostPort), new byte[0]);
             assertTrue(read(host, 3).startsWith("OK"));
         }
