@@ -28,6 +28,15 @@ public final class GuestMemory implements AutoCloseable {
     private final long hvaBase;
     /** The template this RAM maps copy-on-write, or null. */
     private final TemplateImage template;
+    /**
+     * For RAM made from a template: a bit per page that may no longer hold the template's frame, set by
+     * every writer before its write lands ({@link #noteWritten}): harts as they map a page for writing,
+     * devices for the ranges they fill, {@link #write} and {@link #discard}. A clear bit on a data page
+     * means the page still reads as the template's bytes, which lets every clone use what was derived
+     * from them (decoded code) without asking the host kernel, a page-map read per page, each time.
+     */
+    private final long[] written;
+    private static final java.lang.invoke.VarHandle WRITTEN = java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
     private volatile boolean closed;
 
     public GuestMemory(long baseGpa, long sizeBytes) {
@@ -37,12 +46,14 @@ public final class GuestMemory implements AutoCloseable {
         this.ram = Mman.mapAnonymous(sizeBytes);
         this.hvaBase = ram.address();
         this.template = null;
+        this.written = null;
     }
 
     private GuestMemory(long baseGpa, TemplateImage template) {
         this.baseGpa = baseGpa;
         this.sizeBytes = template.sizeBytes();
         this.template = template;
+        this.written = new long[(int) (((sizeBytes >>> PAGE_SHIFT) + 63) >>> 6)];
         // The whole range as anonymous zero memory first (one mmap: it also reserves the addresses, so
         // the file runs land side by side and nothing else moves in), then the data runs over it.
         this.ram = Mman.mapAnonymous(sizeBytes);
@@ -113,6 +124,37 @@ public final class GuestMemory implements AutoCloseable {
         return PageMapEntry.present(entry) && PageMapEntry.fileOrSharedAnon(entry);
     }
 
+    /**
+     * Whether page {@code page} (counted from the base of RAM) still holds the template's frame: the
+     * template stores data there, and nothing has written it in this RAM since it was made (see
+     * {@link #noteWritten}). False for RAM not made from a template, and for the template's zero pages.
+     * A bit test, for hot paths.
+     */
+    public boolean templateFrameIntact(int page) {
+        return written != null && (written[page >>> 6] & (1L << page)) == 0 && template.mapsDataPage(page);
+    }
+
+    /**
+     * Records that {@code [gpa, gpa + lengthBytes)} may stop holding the template's frames: call it
+     * before writing guest RAM by any path other than {@link #write} and {@link #discard}, which call it
+     * themselves. Returns whether any page in the range held the template's frame until now. A no-op
+     * for RAM not made from a template. Any thread.
+     */
+    public boolean noteWritten(long gpa, long lengthBytes) {
+        if (written == null || lengthBytes <= 0) return false;
+        long first = Math.max(0, (gpa - baseGpa) >> PAGE_SHIFT);
+        long last = Math.min((sizeBytes >>> PAGE_SHIFT) - 1, (gpa + lengthBytes - 1 - baseGpa) >> PAGE_SHIFT);
+        boolean any = false;
+        for (long page = first; page <= last; page++) {
+            int p = (int) page;
+            long bit = 1L << p;
+            if ((written[p >>> 6] & bit) != 0) continue;
+            long before = (long) WRITTEN.getAndBitwiseOr(written, p >>> 6, bit);
+            any |= (before & bit) == 0 && template.mapsDataPage(p);
+        }
+        return any;
+    }
+
     /** The template this RAM maps copy-on-write, or null for a VM's own memory. */
     public TemplateImage template() { return template; }
 
@@ -146,6 +188,7 @@ public final class GuestMemory implements AutoCloseable {
 
     /** Copies bytes into guest RAM, e.g. a kernel image. */
     public void write(long gpa, byte[] bytes) {
+        noteWritten(gpa, bytes.length);
         MemorySegment.copy(MemorySegment.ofArray(bytes), 0, slice(gpa, bytes.length), 0, bytes.length);
     }
 
@@ -166,6 +209,7 @@ public final class GuestMemory implements AutoCloseable {
                     + ": it must be page aligned and inside RAM");
         }
         if (lengthBytes == 0) return;
+        noteWritten(gpa, lengthBytes);
         if (template == null) {
             Mman.madvise(hvaBase + off, lengthBytes, Mman.MADV_DONTNEED);
         } else {

@@ -16,6 +16,8 @@ public final class TemplateImage implements AutoCloseable {
     private final long sizeBytes;
     private final long[] dataRuns;
     private final int fd;
+    /** Bit per page: set where a data run maps the file; made once, read by every clone's hart. */
+    private final long[] dataPageBits;
     private volatile boolean closed;
 
     /**
@@ -27,6 +29,12 @@ public final class TemplateImage implements AutoCloseable {
         this.sizeBytes = sizeBytes;
         this.dataRuns = dataRuns;
         this.fd = fd;
+        this.dataPageBits = new long[(int) (((sizeBytes >>> GuestMemory.PAGE_SHIFT) + 63) >>> 6)];
+        for (int i = 0; i < dataRuns.length; i += 2) {
+            for (long page = dataRuns[i]; page < dataRuns[i] + dataRuns[i + 1]; page++) {
+                dataPageBits[(int) (page >>> 6)] |= 1L << page;
+            }
+        }
     }
 
     /** Opens {@code file} read-only; see the constructor for {@code dataRuns}. */
@@ -60,6 +68,11 @@ public final class TemplateImage implements AutoCloseable {
     }
 
     long[] runs() { return dataRuns; }
+
+    /** Whether page {@code page} (from the start of RAM) is mapped from the file, not zero. */
+    boolean mapsDataPage(int page) {
+        return (dataPageBits[page >>> 6] & (1L << page)) != 0;
+    }
 
     int fd() {
         if (closed) throw new IllegalStateException("template image " + file + " is closed");

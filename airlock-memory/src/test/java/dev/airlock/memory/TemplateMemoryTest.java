@@ -94,4 +94,30 @@ class TemplateMemoryTest {
             assertEquals(0, notTemplate, "pages of the template's file that the clone never touched before");
         }
     }
+
+    @Test
+    void aCloneKnowsWhichPagesStillHoldTheTemplatesFramesWithoutAskingTheKernel(@TempDir Path dir) throws Exception {
+        Path file = templateFile(dir);
+        try (TemplateImage image = TemplateImage.open(file, PAGES * PAGE, new long[] {2, 4, 40, 1});
+             GuestMemory a = GuestMemory.fromTemplate(BASE, image);
+             GuestMemory own = new GuestMemory(BASE, PAGES * PAGE)) {
+            for (int p = 0; p < PAGES; p++) {
+                boolean data = (p >= 2 && p <= 5) || p == 40;
+                assertEquals(data, a.templateFrameIntact(p), "page " + p + ": only the template's data pages");
+                assertEquals(data, a.mapsTemplateFrame(a.hvaOf(BASE + p * PAGE)), "page " + p + ": the kernel agrees");
+                assertFalse(own.templateFrameIntact(p), "RAM of its own has no template frames");
+            }
+            a.write(BASE + 3 * PAGE + 7, new byte[] {1});
+            assertFalse(a.templateFrameIntact(3));
+            assertFalse(a.mapsTemplateFrame(a.hvaOf(BASE + 3 * PAGE)), "the kernel copied the page too");
+            assertTrue(a.noteWritten(BASE + 4 * PAGE + 100, 2 * PAGE), "pages 4 and 5 held template frames until now");
+            assertFalse(a.noteWritten(BASE + 4 * PAGE, PAGE), "a page is marked once");
+            assertFalse(a.noteWritten(BASE + 20 * PAGE, PAGE), "a hole never held a template frame");
+            assertFalse(a.templateFrameIntact(6), "past the range: untouched and no data");
+            a.discard(BASE + 40 * PAGE, PAGE);
+            assertFalse(a.templateFrameIntact(40), "a discarded page reads as zero, not as the template's");
+            assertTrue(a.templateFrameIntact(2), "a page nothing wrote is still the template's");
+            assertTrue(a.mapsTemplateFrame(a.hvaOf(BASE + 2 * PAGE)));
+        }
+    }
 }

@@ -45,9 +45,12 @@ public final class CodeCache {
     private final int pageCount;
     private volatile Hart[] harts = new Hart[0];
     private final dev.airlock.memory.GuestMemory ram;
-    /** Decoded pages shared by every clone of this RAM's template, or null for RAM of its own. */
+    /**
+     * Decoded pages shared by every clone of this RAM's template, or null for RAM of its own. A clone
+     * uses them for every page whose template frame it has not written (GuestMemory#templateFrameIntact):
+     * no table of its own, no per-page work when it first runs a page.
+     */
     private final SharedPages shared;
-    private long sharedPagesUsed;
     private long invalidations;
     private final int maxBlocks;
     private int liveBlocks;
@@ -117,9 +120,13 @@ public final class CodeCache {
             return p;
         }
 
-        /** The block table of a page {@link #page} made. */
+        /**
+         * The block table of a page, or null if no clone ran it yet. Unsynchronized: the caller's thread
+         * got the page through {@link #page} first, which published the table with it.
+         */
         Block[] blocks(int gfn) {
-            return blocks[gfn >>> CHUNK_SHIFT][gfn & CHUNK_MASK];
+            Block[][] chunk = blocks[gfn >>> CHUNK_SHIFT];
+            return chunk == null ? null : chunk[gfn & CHUNK_MASK];
         }
 
         boolean owns(int gfn, long[] p) {
@@ -127,9 +134,20 @@ public final class CodeCache {
             return chunk != null && chunk[gfn & CHUNK_MASK] == p;
         }
 
-        boolean ownsBlocks(int gfn, Block[] table) {
-            Block[][] chunk = blocks[gfn >>> CHUNK_SHIFT];
-            return chunk != null && chunk[gfn & CHUNK_MASK] == table;
+        /** Whether some clone decoded code from this page (so harts may be running it). */
+        synchronized boolean hasPage(int gfn) {
+            long[][] chunk = pages[gfn >>> CHUNK_SHIFT];
+            return chunk != null && chunk[gfn & CHUNK_MASK] != null;
+        }
+
+        /** Decoded pages whose frame {@code intact} says a clone still maps. */
+        synchronized long countPages(java.util.function.IntPredicate intact) {
+            long n = 0;
+            for (int c = 0; c < pages.length; c++) {
+                if (pages[c] == null) continue;
+                for (int i = 0; i < CHUNK_PAGES; i++) if (pages[c][i] != null && intact.test((c << CHUNK_SHIFT) | i)) n++;
+            }
+            return n;
         }
 
         /** The page's head counts, made on first use; racing clones lose counts, no more. */
@@ -162,7 +180,7 @@ public final class CodeCache {
 
     /**
      * Bytes of Java arrays this VM's code cache holds on its own: chunk tables, decoded pages, block
-     * tables and head counts that are not its template's (those are counted once, not per clone).
+     * tables and head counts (a clone's template's are counted once, not per clone).
      * Array headers are taken as 16 bytes and references as 4 (compressed oops); the blocks' classes
      * are not counted.
      */
@@ -173,14 +191,14 @@ public final class CodeCache {
                 bytes += 16 + 4L * CHUNK_PAGES;
                 for (int i = 0; i < CHUNK_PAGES; i++) {
                     long[] p = pages[c][i];
-                    if (p != null && (shared == null || !shared.owns((c << CHUNK_SHIFT) | i, p))) bytes += 16 + 8L * p.length;
+                    if (p != null) bytes += 16 + 8L * p.length;
                 }
             }
             if (blocks[c] != null) {
                 bytes += 16 + 4L * CHUNK_PAGES;
                 for (int i = 0; i < CHUNK_PAGES; i++) {
                     Block[] t = blocks[c][i];
-                    if (t != null && (shared == null || !shared.ownsBlocks((c << CHUNK_SHIFT) | i, t))) bytes += 16 + 4L * t.length;
+                    if (t != null) bytes += 16 + 4L * t.length;
                 }
             }
             if (heat[c] != null) {
@@ -191,8 +209,10 @@ public final class CodeCache {
         return bytes;
     }
 
-    /** Pages of this VM's code that use the template's shared decoded pages now. */
-    public synchronized long sharedPagesInUse() { return sharedPagesUsed; }
+    /** The template's shared decoded pages this VM may run now: those whose frame it has not written. */
+    public long sharedPagesInUse() {
+        return shared == null ? 0 : shared.countPages(ram::templateFrameIntact);
+    }
 
     /** The translator's counters, for measurements. */
     public synchronized String stats() {
@@ -207,15 +227,23 @@ public final class CodeCache {
             if (chunk == null) continue;
             for (long[] p : chunk) if (p != null) decoded++;
         }
-        return String.format("decoded_pages=%d (template's %d) blocks_translated=%d live=%d flushes=%d translate_ms=%d (first %d) blocks_run=%d "
+        return String.format("decoded_pages=%d (template's in use %d) blocks_translated=%d live=%d flushes=%d translate_ms=%d (first %d) blocks_run=%d "
                         + "instructions_in_blocks=%d of %d (%.1f%%), %.1f per block, invalidations=%d failures=%d",
-                decoded, sharedPagesUsed, blocksTranslated, liveBlocks, blockFlushes, translateNanos / 1_000_000, firstTranslateNanos / 1_000_000, run, inBlocks, executed,
+                decoded, sharedPagesInUse(), blocksTranslated, liveBlocks, blockFlushes, translateNanos / 1_000_000, firstTranslateNanos / 1_000_000, run, inBlocks, executed,
                 100.0 * inBlocks / Math.max(1, executed), (double) inBlocks / Math.max(1, run), invalidations, BlockTranslator.failures);
     }
 
     /** The translated blocks of the RAM page at {@code hva}, or null while it has none. */
     Block[] blocks(long hva) {
-        return blocksOf((int) ((hva - ramHvaBase) >>> 12));
+        int gfn = (int) ((hva - ramHvaBase) >>> 12);
+        Block[] own = blocksOf(gfn);
+        if (own != null || pageOf(gfn) != null || !intact(gfn)) return own;
+        return shared.blocks(gfn);
+    }
+
+    /** Whether this clone still maps the template's frame at {@code gfn}, so the template's decoded code is valid here. */
+    private boolean intact(int gfn) {
+        return shared != null && ram.templateFrameIntact(gfn);
     }
 
     private long[] pageOf(int gfn) {
@@ -251,7 +279,7 @@ public final class CodeCache {
     /** The head entry counts of the RAM page at {@code hva}, by slot; made on first use. */
     char[] heat(long hva) {
         int gfn = (int) ((hva - ramHvaBase) >>> 12);
-        if (shared != null && shared.owns(gfn, pageOf(gfn))) return shared.heat(gfn);
+        if (pageOf(gfn) == null && intact(gfn)) return shared.heat(gfn);
         char[][] chunk = heat[gfn >>> CHUNK_SHIFT];
         if (chunk == null) chunk = heat[gfn >>> CHUNK_SHIFT] = new char[CHUNK_PAGES][]; // a race loses counts, no more
         char[] h = chunk[gfn & CHUNK_MASK];
@@ -272,9 +300,13 @@ public final class CodeCache {
         this.translateNanos += translateNanos;
         if (firstTranslateNanos == 0) firstTranslateNanos = translateNanos;
         int gfn = (int) ((pageHva - ramHvaBase) >>> 12);
-        if (pageOf(gfn) != ops) return null;
+        long[] own = pageOf(gfn);
+        if (own == null && shared != null && shared.owns(gfn, ops) && intact(gfn)) {
+            if (block != Block.NONE) blocksTranslated++;
+            return shared.install(gfn, slot, block);
+        }
+        if (own != ops) return null;
         if (block != Block.NONE) blocksTranslated++;
-        if (shared != null && shared.owns(gfn, ops)) return shared.install(gfn, slot, block);
         if (block != Block.NONE) {
             if (liveBlocks >= maxBlocks) flushBlocks();
             liveBlocks++;
@@ -292,8 +324,7 @@ public final class CodeCache {
 
     private void flushBlocks() {
         for (int gfn = 0; gfn < pageCount; gfn++) {
-            Block[] table = blocksOf(gfn);
-            if (table != null && (shared == null || !shared.ownsBlocks(gfn, table))) dropBlocks(gfn); // the template's are capped apart
+            if (blocksOf(gfn) != null) dropBlocks(gfn); // a clone's template's blocks are capped apart
         }
         liveBlocks = 0;
         blockFlushes++;
@@ -303,7 +334,6 @@ public final class CodeCache {
         Block[] table = blocksOf(gfn);
         if (table == null) return;
         setBlocks(gfn, null);
-        if (shared != null && shared.ownsBlocks(gfn, table)) return; // other clones still run these
         for (int i = 0; i < SLOTS; i++) {
             if (table[i] != null && table[i] != Block.NONE) liveBlocks--;
             table[i] = null; // a hart still holding the table finds no block and goes back to the cache
@@ -322,54 +352,59 @@ public final class CodeCache {
         harts = next;
     }
 
-    /** The decoded page backing host address {@code hva} (RAM), registering it as code if new. */
+    /**
+     * The decoded page backing host address {@code hva} (RAM). In a clone, a page whose template frame
+     * it has not written is the template's shared one: no hart of this clone can hold a write mapping
+     * for it, since mapping a page for writing marks it written first (see {@link #written}). Any
+     * other page is this VM's own, registered as code here: harts drop their write mappings of it, so
+     * the next store to it takes the slow path and drops the decoded code.
+     */
     long[] page(long hva) {
         int gfn = (int) ((hva - ramHvaBase) >>> 12);
         long[] p = pageOf(gfn);
         if (p != null) return p;
+        if (intact(gfn)) return shared.page(gfn);
         synchronized (this) {
             p = pageOf(gfn);
             if (p == null) {
-                long pageHva = hva & ~0xfffL;
-                boolean template = shared != null && ram.mapsTemplateFrame(pageHva);
-                p = template ? shared.page(gfn) : new long[SLOTS + 1];
+                p = new long[SLOTS + 1];
                 setPage(gfn, p);
-                if (template) setBlocks(gfn, shared.blocks(gfn));
-                for (Hart h : harts) h.revokeWrite(pageHva);
-                // A store that got in before the revoke made the page this VM's own: decode it privately.
-                if (template && !ram.mapsTemplateFrame(pageHva)) {
-                    p = new long[SLOTS + 1];
-                    setPage(gfn, p);
-                    setBlocks(gfn, null);
-                } else if (template) {
-                    sharedPagesUsed++;
-                }
+                for (Hart h : harts) h.revokeWrite(hva & ~0xfffL);
             }
             return p;
         }
     }
 
-    /** Whether the RAM page at {@code hva} holds decoded code (stores to it must invalidate). */
-    boolean isCode(long hva) {
-        return pageOf((int) ((hva - ramHvaBase) >>> 12)) != null;
+    /**
+     * A hart is about to write the RAM page at {@code hva}: it is mapping it for writing, or setting
+     * a page-table entry's accessed and dirty bits there. Marks the page written in a clone's RAM,
+     * and drops any code decoded from it: this VM's own copy, or its use of the template's (its harts
+     * look the page up again, the storing hart at once, the others at their next poll or fence.i).
+     * Returns whether the page held code this VM may have run.
+     */
+    boolean written(long hva) {
+        int gfn = (int) ((hva - ramHvaBase) >>> 12);
+        if (ram.noteWritten(ramBaseGpa + ((long) gfn << 12), 1) && shared != null && shared.hasPage(gfn)) {
+            synchronized (this) {
+                for (Hart h : harts) h.forgetCodePage();
+                invalidations++;
+            }
+            return true;
+        }
+        if (pageOf(gfn) == null) return false;
+        invalidate(hva);
+        return true;
     }
 
-    /** Drops the decoded code of the page at {@code hva}, after a store to it. */
+    /** Drops this VM's own decoded code of the page at {@code hva}, after a store to it. */
     void invalidate(long hva) {
         int gfn = (int) ((hva - ramHvaBase) >>> 12);
         synchronized (this) {
             long[] p = pageOf(gfn);
             if (p == null) return;
             setPage(gfn, null);
-            if (shared != null && shared.owns(gfn, p)) {
-                // Other clones still run this array: let go of it, and make this VM's harts look the
-                // page up again (at once for the storing hart, at their next poll or fence.i for others).
-                sharedPagesUsed--;
-                for (Hart h : harts) h.forgetCodePage();
-            } else {
-                p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
-                Arrays.fill(p, 0, SLOTS, 0);
-            }
+            p[DEAD] = 1; // first, so a hart that finds a zeroed slot goes back to the cache
+            Arrays.fill(p, 0, SLOTS, 0);
             dropBlocks(gfn);
             char[][] heatChunk = heat[gfn >>> CHUNK_SHIFT];
             if (heatChunk != null) heatChunk[gfn & CHUNK_MASK] = null; // new code starts cold
@@ -382,6 +417,11 @@ public final class CodeCache {
         if (lengthBytes <= 0) return;
         long first = Math.max(0, (gpa - ramBaseGpa) >> 12);
         long last = Math.min(pageCount - 1L, (gpa + lengthBytes - 1 - ramBaseGpa) >> 12);
+        if (shared != null) {
+            for (long gfn = first; gfn <= last; gfn++) written(ramHvaBase + (gfn << 12));
+            return;
+        }
+        ram.noteWritten(gpa, lengthBytes);
         for (long gfn = first; gfn <= last; gfn++) {
             if (pages[(int) (gfn >>> CHUNK_SHIFT)] == null) {
                 gfn |= CHUNK_MASK; // no code anywhere in this chunk

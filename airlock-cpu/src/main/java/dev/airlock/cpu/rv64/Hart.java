@@ -1265,6 +1265,7 @@ public final class Hart implements HartInterrupts {
             if ((pte & want) != want) {
                 // Hardware A/D update; a racing change by another hart means we walk again.
                 if (!ATOMIC64.compareAndSet(ALL, pteHva, pte, pte | want)) return translate(vaddr, access, effPriv);
+                if (code.written(pteHva)) codeWritten = true; // a clone's page-table page is its own now
             }
             return ((ppn & ~levelMask) << 12) | (vaddr & ((levelMask << 12) | 0xfff));
         }
@@ -1408,10 +1409,7 @@ public final class Hart implements HartInterrupts {
                 default -> ALL.set(I64, hva, v);
             }
             // After the TLB fill, so a page registered as code meanwhile has revoked that entry already.
-            if (code.isCode(hva)) {
-                code.invalidate(hva);
-                codeWritten = true;
-            }
+            if (code.written(hva)) codeWritten = true;
             return;
         }
         if (!mmio.isMapped(gpa)) throw fault(Trap.STORE_ACCESS, va);
@@ -1426,10 +1424,7 @@ public final class Hart implements HartInterrupts {
         long gpa = translate(va, access, dataPriv);
         long hva = ram.hvaOf(gpa);
         if (hva < 0) throw fault(access == ACCESS_READ ? Trap.LOAD_ACCESS : Trap.STORE_ACCESS, va);
-        if (access == ACCESS_WRITE && code.isCode(hva)) {
-            code.invalidate(hva);
-            codeWritten = true;
-        }
+        if (access == ACCESS_WRITE && code.written(hva)) codeWritten = true;
         return hva;
     }
 

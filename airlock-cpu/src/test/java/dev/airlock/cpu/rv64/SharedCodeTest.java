@@ -37,8 +37,8 @@ class SharedCodeTest {
             ca.page(a.hvaOf(BASE + 0x1000));
             assertEquals(2, ca.sharedPagesInUse(), "both template pages a runs are shared");
 
-            // a writes the page (as a store to code does: invalidate, then the store lands).
-            ca.invalidate(a.hvaOf(BASE));
+            // a writes the page (as a store to code does: it maps the page for writing, then the store lands).
+            assertTrue(ca.written(a.hvaOf(BASE)), "a may have run the template's code there");
             a.write(BASE + 8, new byte[] {0x73, 0, 0x10, 0x10});
             assertEquals(0, pa[CodeCache.DEAD], "the shared copy is not marked dead for the others");
             long[] mine = ca.page(a.hvaOf(BASE));
@@ -77,7 +77,7 @@ class SharedCodeTest {
             assertSame(ca.heat(ha), cb.heat(hb), "heads count the runs of every clone");
             assertEquals(0, ca.liveBlocks(), "a template's blocks are not charged to one clone");
 
-            ca.invalidate(ha); // a stores to the page: invalidate, then the store lands
+            assertTrue(ca.written(ha)); // a stores to the page: maps it for writing, then the store lands
             a.write(BASE + 8, new byte[] {0x13, 0, 0, 0});
             assertNull(ca.blocks(ha), "a let go of the page it wrote");
             assertSame(block, cb.blocks(hb)[4], "b keeps running the template's block");

@@ -88,6 +88,7 @@ public final class VirtQueue {
         this.eventIdx = eventIdx;
         this.indirect = indirect;
         this.writeListener = writeListener;
+        writeListener.written(usedGpa, usedSizeBytes(size)); // the device writes the used ring from now on
         // The driver initializes the rings to zero; the device starts at index 0 (spec 2.7).
         nextAvail = 0;
         nextUsed = 0;

@@ -76,6 +76,10 @@ class VirtQueueTest {
     @Test
     void usedRingGetsHeadAndLengthAndTheListenerHearsOfWrittenRam() {
         enable(false, false);
+        assertEquals(1, written.size(), "the used ring, which the device writes from now on");
+        assertEquals(ring.usedGpa, written.get(0)[0]);
+        assertEquals(SplitRing.usedSizeBytes(SIZE), written.get(0)[1]);
+        written.clear();
         int head = ring.addChain(in(bufs, 16), out(bufs + 100, 8), out(bufs + 200, 8));
         DescriptorChain c = queue.pop();
         queue.addUsed(c, 12);
