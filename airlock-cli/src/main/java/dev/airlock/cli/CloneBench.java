@@ -115,7 +115,8 @@ final class CloneBench {
             "  clone() return", "  (clone() on-CPU time of its thread)", "  start() call", "  start() called -> first slice",
             "start() called -> vsock socket bound", "  first slice -> vsock CONNECT ok", "  agent HELLO", "  agent run(true)", "then run(true) again",
             "close()", "guest kinsns: to CONNECT ok", "guest kinsns: agent HELLO", "guest kinsns: agent run(true)",
-            "hart busy: to CONNECT ok", "hart busy: agent HELLO", "hart busy: agent run(true)"};
+            "hart busy: to CONNECT ok", "hart busy: agent HELLO", "hart busy: agent run(true)",
+            "guest kinsns in blocks: agent run(true)"};
 
     /** The same figures for a clone taken from a {@link ClonePool}: its making (the phases) happened ahead of time. */
     private static final String[] POOLED_FIGURES = LATENCY_FIGURES.clone();
@@ -151,7 +152,7 @@ final class CloneBench {
             // On-CPU time too: on a loaded host the wall time also counts waiting for a core.
             long cloneCpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
             long started, bound, vsockOk, connected, answered, again, closing, firstSlice;
-            long iConnect, iHello, iTrue, i0 = instructions(List.of(m)), bConnect, bHello, bTrue;
+            long iConnect, iHello, iTrue, i0 = instructions(List.of(m)), bConnect, bHello, bTrue, kHello, kTrue;
             try {
                 m.start();
                 started = System.nanoTime();
@@ -166,10 +167,12 @@ final class CloneBench {
                     connected = System.nanoTime();
                     iHello = instructions(List.of(m));
                     bHello = m.vm().hartRunNanos();
+                    kHello = blockInstructions(m);
                     int exit = agent.run("true").exitCode();
                     answered = System.nanoTime();
                     iTrue = instructions(List.of(m));
                     bTrue = m.vm().hartRunNanos();
+                    kTrue = blockInstructions(m);
                     if (exit != 0) throw new AgentException("'true' exited with " + exit + " in clone " + m.name());
                     long t = System.nanoTime();
                     agent.run("true");
@@ -194,7 +197,7 @@ final class CloneBench {
                     p.restoredNanos() - p.attachedNanos(), pooled ? 0 : cloned - p.restoredNanos(), cloneCpu, started - cloned,
                     firstSlice - cloned, bound - cloned, vsockOk - firstSlice, connected - vsockOk, answered - connected, again,
                     closed - closing, iConnect - i0, iHello - iConnect, iTrue - iHello,
-                    bConnect, bHello - bConnect, bTrue - bHello};
+                    bConnect, bHello - bConnect, bTrue - bHello, kTrue - kHello};
             rows.add(v);
         }
         long[][] ns = new long[LATENCY_FIGURES.length][rows.size()];
@@ -544,6 +547,13 @@ final class CloneBench {
         long pageTables = statusKiB("VmPTE") * 1024;
         return new Usage(clones.size(), frames, heap, nonHeap, pageTables, ProcessMemory.readSelf(),
                 (int) statusKiB("Threads"), count(Path.of("/proc/self/fd")), lines(Path.of("/proc/self/maps")), cores, insnPerSecond);
+    }
+
+    /** Instructions the clone's harts retired in translated blocks. */
+    private static long blockInstructions(MicroVm m) {
+        long n = 0;
+        for (int i = 0; i < m.vm().hartCount(); i++) n += m.vm().hart(i).blockInstructions();
+        return n;
     }
 
     private static long instructions(List<MicroVm> clones) {

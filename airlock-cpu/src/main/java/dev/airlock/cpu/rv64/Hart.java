@@ -82,6 +82,21 @@ public final class Hart implements HartInterrupts {
     final long[] tlbRTag = new long[TLB_SIZE], tlbRDelta = new long[TLB_SIZE];
     final long[] tlbWTag = new long[TLB_SIZE], tlbWDelta = new long[TLB_SIZE];
     final long[] tlbXTag = new long[TLB_SIZE], tlbXDelta = new long[TLB_SIZE];
+    /** Entries whose leaf PTE is global (G): they hold in every address space, so an ASID switch keeps them. */
+    private final boolean[] tlbRGlobal = new boolean[TLB_SIZE], tlbWGlobal = new boolean[TLB_SIZE], tlbXGlobal = new boolean[TLB_SIZE];
+
+    // ASIDs (satp holds 16 bits, so Linux's ASID allocator runs and stops flushing the TLB at every
+    // context switch). The context bits of a tag name one of ASID_SLOTS slots, each bound to one ASID:
+    // a process's entries survive while other processes run, and an ASID switch only retags the global
+    // (kernel) entries into the new slot. A slot taken for another ASID first drops its entries.
+    static final int ASID_SLOTS = 16, CTX_SLOT_SHIFT = 4;
+    /** {@code -Dairlock.cpu.asids=false}: satp keeps no ASID bits (as before), so Linux flushes at every switch. */
+    private static final long SATP_ASID_BITS = "false".equals(System.getProperty("airlock.cpu.asids")) ? 0 : 0xffffL << 44;
+    private static final long CTX_SLOT_MASK = (long) (ASID_SLOTS - 1) << CTX_SLOT_SHIFT;
+    private final int[] slotAsid = newSlotTable();
+    private int asidSlot, nextVictimSlot;
+    /** The G bit of the leaf PTE the last {@link #translate} walk ended at (false without paging). */
+    private boolean walkGlobal;
     /**
      * The decoded code of each fetch entry's page, or null until looked up ({@link #codeOfEntry}): a
      * block that runs on into another page checks it on every such edge, and CodeCache.page costs
@@ -144,7 +159,7 @@ public final class Hart implements HartInterrupts {
         this.platform = platform;
         this.sbiInHypervisor = sbiInHypervisor;
         flushTlb();
-        updateCtx();
+        resetAsidSlots();
         code.attach(this);
         GuestProfiler.register(this);
     }
@@ -157,7 +172,8 @@ public final class Hart implements HartInterrupts {
 
     /** Bytes of the arrays this hart holds (registers and its soft TLB), for a VM's accounting. */
     public long retainedBytes() {
-        return 2 * (16 + 8L * x.length) + 6 * (16 + 8L * TLB_SIZE) + (16 + 4L * TLB_SIZE);
+        return 2 * (16 + 8L * x.length) + 6 * (16 + 8L * TLB_SIZE) + (16 + 4L * TLB_SIZE) + 3 * (16 + TLB_SIZE)
+                + (16 + 4L * ASID_SLOTS);
     }
 
     public int hsmState() { return hsmState; }
@@ -185,7 +201,7 @@ public final class Hart implements HartInterrupts {
         }
         reservationAddr = -1;
         flushTlb();
-        updateCtx();
+        resetAsidSlots();
         hsmState = HSM_STARTED;
     }
 
@@ -776,6 +792,7 @@ public final class Hart implements HartInterrupts {
         if (hva < 0) throw fault(Trap.INSN_ACCESS, vaddr);
         int idx = (int) (vaddr >>> 12) & TLB_MASK;
         tlbXTag[idx] = (vaddr & PAGE_MASK) | fetchCtx;
+        tlbXGlobal[idx] = walkGlobal;
         tlbXDelta[idx] = (hva & PAGE_MASK) - (vaddr & PAGE_MASK);
         tlbXCode[idx] = null;
         return hva;
@@ -1059,8 +1076,16 @@ public final class Hart implements HartInterrupts {
             default -> {
                 if ((insn >>> 25) == 0x09 && ((insn >>> 7) & 31) == 0) { // SFENCE.VMA
                     if (priv == PRIV_U || (priv == PRIV_S && (mstatus & MSTATUS_TVM) != 0)) throw illegal();
-                    int rs1 = (insn >>> 15) & 31;
-                    if (rs1 == 0) flushTlb(); else flushTlbPage(x[rs1]);
+                    int rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31;
+                    if (rs1 != 0) {
+                        flushTlbPage(x[rs1]); // that page in every address space: more than asked, never less
+                    } else if (rs2 == 0) {
+                        flushTlb();
+                    } else {
+                        // One address space's entries but not the global ones (Linux, on reusing an ASID).
+                        int asid = (int) x[rs2] & 0xffff;
+                        for (int i = 0; i < ASID_SLOTS; i++) if (slotAsid[i] == asid) dropSlot(i, true);
+                    }
                     pc += len;
                     return;
                 }
@@ -1172,8 +1197,18 @@ public final class Hart implements HartInterrupts {
                 long mode = v >>> 60;
                 // WARL: a write naming an unsupported mode changes nothing, which is how Linux probes Sv57/Sv48.
                 if (mode == 0 || mode == 8 || mode == 9) {
-                    satp = v & ((0xfL << 60) | 0xfff_ffff_ffffL); // no ASID bits implemented
-                    flushTlb();
+                    long old = satp;
+                    satp = v & ((0xfL << 60) | SATP_ASID_BITS | 0xfff_ffff_ffffL);
+                    if ((old >>> 60) != mode || ((old ^ satp) & (0xffffL << 44)) == 0) {
+                        // Another mode, or the same ASID (its tables may have changed: no stale entry is
+                        // worth the risk, though the spec leaves that to the guest's sfence.vma): all go.
+                        if (old != satp) {
+                            flushTlb();
+                            resetAsidSlots();
+                        }
+                    } else {
+                        switchAsid((int) (satp >>> 44) & 0xffff); // a context switch: entries stay, tagged by ASID
+                    }
                 }
             }
             case MSTATUS -> setMstatus(v);
@@ -1217,10 +1252,10 @@ public final class Hart implements HartInterrupts {
     // ------------------------------------------------------------------ address translation
 
     void updateCtx() {
-        fetchCtx = priv;
+        fetchCtx = priv | asidSlot << CTX_SLOT_SHIFT;
         dataPriv = priv == PRIV_M && (mstatus & MSTATUS_MPRV) != 0
                 ? (int) ((mstatus & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT) : priv;
-        dataCtx = dataPriv | (int) ((mstatus >>> 18) & 3) << 2; // SUM, MXR
+        dataCtx = dataPriv | (int) ((mstatus >>> 18) & 3) << 2 | asidSlot << CTX_SLOT_SHIFT; // SUM, MXR
     }
 
     public void flushTlb() {
@@ -1228,6 +1263,62 @@ public final class Hart implements HartInterrupts {
         java.util.Arrays.fill(tlbRTag, -1);
         java.util.Arrays.fill(tlbWTag, -1);
         java.util.Arrays.fill(tlbXTag, -1);
+    }
+
+    private static int[] newSlotTable() {
+        int[] t = new int[ASID_SLOTS];
+        java.util.Arrays.fill(t, -1);
+        return t;
+    }
+
+    /** Binds the slots afresh: slot 0 to the ASID in satp. With {@link #flushTlb} after a restore or reset. */
+    void resetAsidSlots() {
+        java.util.Arrays.fill(slotAsid, -1);
+        asidSlot = 0;
+        nextVictimSlot = 1;
+        slotAsid[0] = (int) (satp >>> 44) & 0xffff;
+        updateCtx();
+    }
+
+    /** Makes {@code asid} the current address space: its slot's entries come back, global ones move along. */
+    private void switchAsid(int asid) {
+        int slot = -1;
+        for (int i = 0; i < ASID_SLOTS; i++) if (slotAsid[i] == asid) { slot = i; break; }
+        if (slot < 0) {
+            for (int i = 0; i < ASID_SLOTS && slot < 0; i++) if (slotAsid[i] < 0) slot = i;
+            if (slot < 0) {
+                slot = nextVictimSlot;
+                nextVictimSlot = (nextVictimSlot + 1) % ASID_SLOTS;
+                if (slot == asidSlot) { slot = nextVictimSlot; nextVictimSlot = (nextVictimSlot + 1) % ASID_SLOTS; }
+            }
+            dropSlot(slot, false);
+            slotAsid[slot] = asid;
+        }
+        if (slot == asidSlot) return;
+        long to = (long) slot << CTX_SLOT_SHIFT;
+        retagGlobal(tlbRTag, tlbRGlobal, to);
+        retagGlobal(tlbWTag, tlbWGlobal, to);
+        retagGlobal(tlbXTag, tlbXGlobal, to);
+        asidSlot = slot;
+        updateCtx();
+        curPageKey = -1;
+    }
+
+    private static void retagGlobal(long[] tags, boolean[] global, long slotBits) {
+        for (int i = 0; i < TLB_SIZE; i++) {
+            if (global[i] && tags[i] != -1) tags[i] = (tags[i] & ~CTX_SLOT_MASK) | slotBits;
+        }
+    }
+
+    /** Drops the entries of {@code slot}: all of them, or only those not global. */
+    private void dropSlot(int slot, boolean keepGlobal) {
+        long bits = (long) slot << CTX_SLOT_SHIFT;
+        for (int i = 0; i < TLB_SIZE; i++) {
+            if (tlbRTag[i] != -1 && (tlbRTag[i] & CTX_SLOT_MASK) == bits && !(keepGlobal && tlbRGlobal[i])) tlbRTag[i] = -1;
+            if (tlbWTag[i] != -1 && (tlbWTag[i] & CTX_SLOT_MASK) == bits && !(keepGlobal && tlbWGlobal[i])) tlbWTag[i] = -1;
+            if (tlbXTag[i] != -1 && (tlbXTag[i] & CTX_SLOT_MASK) == bits && !(keepGlobal && tlbXGlobal[i])) tlbXTag[i] = -1;
+        }
+        curPageKey = -1;
     }
 
     void flushTlbPage(long vaddr) {
@@ -1241,6 +1332,7 @@ public final class Hart implements HartInterrupts {
     /** Translates a virtual address for an access by privilege {@code effPriv}; throws a guest fault. */
     long translate(long vaddr, int access, int effPriv) {
         long mode = satp >>> 60;
+        walkGlobal = false;
         if (effPriv == PRIV_M || mode == 0) return vaddr;
         int levels = mode == 8 ? 3 : 4;
         int vaBits = 12 + 9 * levels;
@@ -1267,6 +1359,7 @@ public final class Hart implements HartInterrupts {
                 if (!ATOMIC64.compareAndSet(ALL, pteHva, pte, pte | want)) return translate(vaddr, access, effPriv);
                 if (code.written(pteHva)) codeWritten = true; // a clone's page-table page is its own now
             }
+            walkGlobal = (pte & 0x20) != 0;
             return ((ppn & ~levelMask) << 12) | (vaddr & ((levelMask << 12) | 0xfff));
         }
         throw pageFault(vaddr, access);
@@ -1376,6 +1469,7 @@ public final class Hart implements HartInterrupts {
         if (hva >= 0) {
             int idx = (int) (va >>> 12) & TLB_MASK;
             tlbRTag[idx] = (va & PAGE_MASK) | dataCtx;
+            tlbRGlobal[idx] = walkGlobal;
             tlbRDelta[idx] = (hva & PAGE_MASK) - (va & PAGE_MASK);
             return switch (size) {
                 case 1 -> ALL.get(I8, hva);
@@ -1401,6 +1495,7 @@ public final class Hart implements HartInterrupts {
         if (hva >= 0) {
             int idx = (int) (va >>> 12) & TLB_MASK;
             tlbWTag[idx] = (va & PAGE_MASK) | dataCtx;
+            tlbWGlobal[idx] = walkGlobal;
             tlbWDelta[idx] = (hva & PAGE_MASK) - (va & PAGE_MASK);
             switch (size) {
                 case 1 -> ALL.set(I8, hva, (byte) v);
@@ -1421,10 +1516,28 @@ public final class Hart implements HartInterrupts {
         if ((va & (size - 1)) != 0) {
             throw fault(access == ACCESS_READ ? Trap.LOAD_MISALIGNED : Trap.STORE_MISALIGNED, va);
         }
+        // Through the soft TLB like loads and stores: a kernel takes locks and bumps counters with these
+        // all the time, and a page walk for each cost a fresh clone a tenth of its walks.
+        int idx = (int) (va >>> 12) & TLB_MASK;
+        long key = (va & PAGE_MASK) | dataCtx;
+        if (access == ACCESS_WRITE ? tlbWTag[idx] == key : tlbRTag[idx] == key) {
+            return va + (access == ACCESS_WRITE ? tlbWDelta[idx] : tlbRDelta[idx]);
+        }
         long gpa = translate(va, access, dataPriv);
         long hva = ram.hvaOf(gpa);
         if (hva < 0) throw fault(access == ACCESS_READ ? Trap.LOAD_ACCESS : Trap.STORE_ACCESS, va);
-        if (access == ACCESS_WRITE && code.written(hva)) codeWritten = true;
+        long delta = (hva & PAGE_MASK) - (va & PAGE_MASK);
+        if (access == ACCESS_WRITE) {
+            tlbWTag[idx] = key;
+            tlbWDelta[idx] = delta;
+            tlbWGlobal[idx] = walkGlobal;
+            // After the TLB fill, as in storeSlow.
+            if (code.written(hva)) codeWritten = true;
+        } else {
+            tlbRTag[idx] = key;
+            tlbRDelta[idx] = delta;
+            tlbRGlobal[idx] = walkGlobal;
+        }
         return hva;
     }
 

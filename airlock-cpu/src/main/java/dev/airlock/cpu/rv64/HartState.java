@@ -83,6 +83,6 @@ public final class HartState {
         h.reservationAddr = b.getLong();
         h.reservationValue = b.getLong();
         h.flushTlb();
-        h.updateCtx();
+        h.resetAsidSlots();
     }
 }

@@ -183,4 +183,49 @@ class PrivilegedTest {
             assertEquals(h.getLong(RAM + 0x100), h.x(10));
         }
     }
+
+    /**
+     * satp holds a 16-bit ASID: each address space's translations stay cached while another runs (here
+     * a stale one proves it), global ones serve every space, and sfence.vma with an ASID drops that
+     * space's own.
+     */
+    @Test
+    void asidsKeepEachAddressSpacesTranslationsAcrossSwitches() {
+        try (HartHarness h = new HartHarness()) {
+            Hart t = h.hart;
+            long rootA = RAM + 0x10000, l1A = RAM + 0x11000, l0A = RAM + 0x12000;
+            long rootB = RAM + 0x13000, l1B = RAM + 0x14000, l0B = RAM + 0x15000;
+            long pageA = RAM + 0x20000, pageB = RAM + 0x21000, pageC = RAM + 0x22000;
+            for (long[] space : new long[][] {{rootA, l1A, l0A, pageA}, {rootB, l1B, l0B, pageB}}) {
+                h.putLong(space[0] + 8, ((space[1] >>> 12) << 10) | 1);       // VA 0x4000_0000 ...
+                h.putLong(space[1], ((space[2] >>> 12) << 10) | 1);
+                h.putLong(space[2], ((space[3] >>> 12) << 10) | 0b0111);     // ... -> its own page, V R W
+                h.putLong(space[0] + 16, ((RAM >>> 12) << 10) | 0x2f);      // code: identity gigapage, global
+            }
+            h.putLong(pageA, 111);
+            h.putLong(pageB, 222);
+            h.putLong(pageC, 333);
+            long satpA = (8L << 60) | (1L << 44) | (rootA >>> 12), satpB = (8L << 60) | (2L << 44) | (rootB >>> 12);
+            t.writeCsr(Csr.SATP, satpA);
+            assertEquals(1, (t.satp >>> 44) & 0xffff, "the ASID reads back, so Linux uses them");
+            t.x[11] = 0x4000_0000L;
+            t.x[5] = satpB;
+            t.x[6] = satpA;
+            t.x[7] = 1;
+            t.mepc = RAM + 0x100;
+            t.mstatus = (t.mstatus & ~Csr.MSTATUS_MPP) | ((long) Hart.PRIV_S << Csr.MSTATUS_MPP_SHIFT);
+            h.program(MRET);
+            h.load(RAM + 0x100, ld(10, 11, 0), csrrw(0, Csr.SATP, 5), ld(12, 11, 0), csrrw(0, Csr.SATP, 6), ld(13, 11, 0),
+                    csrrw(0, Csr.SATP, 5), csrrw(0, Csr.SATP, 6), ld(14, 11, 0), sfenceVma(0, 7), ld(15, 11, 0));
+            h.steps(6);
+            assertEquals(111, h.x(10));
+            assertEquals(222, h.x(12), "each address space sees its own page");
+            assertEquals(111, h.x(13));
+            h.putLong(l0A, ((pageC >>> 12) << 10) | 0b0111); // remapped without a fence: A's cached entry stays
+            h.steps(5);
+            assertEquals(111, h.x(14), "A's translation outlived two switches");
+            assertEquals(333, h.x(15), "sfence.vma x0, ASID 1 dropped it");
+            assertEquals(Hart.PRIV_S, t.privilege());
+        }
+    }
 }
