@@ -34,9 +34,13 @@ public final class GuestMemory implements AutoCloseable {
      * devices for the ranges they fill, {@link #write} and {@link #discard}. A clear bit on a data page
      * means the page still reads as the template's bytes, which lets every clone use what was derived
      * from them (decoded code) without asking the host kernel, a page-map read per page, each time.
+     * Two levels, a chunk of bits per 2 MiB made at its first write: an idle clone writes a dozen
+     * such ranges, so it holds about 1 KiB of bits rather than 8 KiB.
      */
-    private final long[] written;
+    private final long[][] written;
+    private static final int WRITTEN_CHUNK_SHIFT = 9, WRITTEN_CHUNK_WORDS = (1 << WRITTEN_CHUNK_SHIFT) >>> 6;
     private static final java.lang.invoke.VarHandle WRITTEN = java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
+    private static final java.lang.invoke.VarHandle WRITTEN_CHUNK = java.lang.invoke.MethodHandles.arrayElementVarHandle(long[][].class);
     private volatile boolean closed;
 
     public GuestMemory(long baseGpa, long sizeBytes) {
@@ -53,7 +57,7 @@ public final class GuestMemory implements AutoCloseable {
         this.baseGpa = baseGpa;
         this.sizeBytes = template.sizeBytes();
         this.template = template;
-        this.written = new long[(int) (((sizeBytes >>> PAGE_SHIFT) + 63) >>> 6)];
+        this.written = new long[(int) (((sizeBytes >>> PAGE_SHIFT) + (1 << WRITTEN_CHUNK_SHIFT) - 1) >>> WRITTEN_CHUNK_SHIFT)][];
         // The whole range as anonymous zero memory first (one mmap: it also reserves the addresses, so
         // the file runs land side by side and nothing else moves in), then the data runs over it.
         this.ram = Mman.mapAnonymous(sizeBytes);
@@ -131,7 +135,9 @@ public final class GuestMemory implements AutoCloseable {
      * A bit test, for hot paths.
      */
     public boolean templateFrameIntact(int page) {
-        return written != null && (written[page >>> 6] & (1L << page)) == 0 && template.mapsDataPage(page);
+        if (written == null) return false;
+        long[] chunk = written[page >>> WRITTEN_CHUNK_SHIFT];
+        return (chunk == null || (chunk[(page >>> 6) & (WRITTEN_CHUNK_WORDS - 1)] & (1L << page)) == 0) && template.mapsDataPage(page);
     }
 
     /**
@@ -148,8 +154,17 @@ public final class GuestMemory implements AutoCloseable {
         for (long page = first; page <= last; page++) {
             int p = (int) page;
             long bit = 1L << p;
-            if ((written[p >>> 6] & bit) != 0) continue;
-            long before = (long) WRITTEN.getAndBitwiseOr(written, p >>> 6, bit);
+            long[] chunk = written[p >>> WRITTEN_CHUNK_SHIFT];
+            if (chunk == null) {
+                chunk = new long[WRITTEN_CHUNK_WORDS];
+                // Two threads may make it at once: one array wins, so no bit is set in a lost one.
+                if (!WRITTEN_CHUNK.compareAndSet(written, p >>> WRITTEN_CHUNK_SHIFT, null, chunk)) {
+                    chunk = (long[]) WRITTEN_CHUNK.getVolatile(written, p >>> WRITTEN_CHUNK_SHIFT);
+                }
+            }
+            int word = (p >>> 6) & (WRITTEN_CHUNK_WORDS - 1);
+            if ((chunk[word] & bit) != 0) continue;
+            long before = (long) WRITTEN.getAndBitwiseOr(chunk, word, bit);
             any |= (before & bit) == 0 && template.mapsDataPage(p);
         }
         return any;
