@@ -58,7 +58,8 @@ public final class Uart16550 implements BusDevice {
     private final OutputStream txSink;
     private final IrqLine irq;
 
-    private final byte[] rx = new byte[RX_BUFFER_BYTES];
+    /** Made at the first byte received: thousands of idle clones never get console input. */
+    private byte[] rx;
     private int rxHeadIndex;
     private int rxCount;
     private final byte[] tx = new byte[TX_BUFFER_BYTES];
@@ -215,7 +216,7 @@ public final class Uart16550 implements BusDevice {
             b.putInt(ier).putInt(lcr).putInt(mcr).putInt(scr).putInt(dll).putInt(dlm).putInt(rxTriggerBytes);
             b.put((byte) (fifoEnabled ? 1 : 0)).put((byte) (thrEmptyInterrupt ? 1 : 0)).put((byte) (overrun ? 1 : 0)).put((byte) 0);
             b.putInt(rxCount);
-            for (int i = 0; i < rxCount; i++) b.put(rx[(rxHeadIndex + i) % rx.length]);
+            for (int i = 0; i < rxCount; i++) b.put(rx[(rxHeadIndex + i) % RX_BUFFER_BYTES]);
             return java.util.Arrays.copyOf(b.array(), b.position());
         }
     }
@@ -237,7 +238,8 @@ public final class Uart16550 implements BusDevice {
             overrun = b.get() != 0;
             b.get();
             int n = b.getInt();
-            if (n < 0 || n > rx.length) throw new IllegalArgumentException("UART state holds " + n + " received bytes; the FIFO has " + rx.length);
+            if (n < 0 || n > RX_BUFFER_BYTES) throw new IllegalArgumentException("UART state holds " + n + " received bytes; the FIFO has " + RX_BUFFER_BYTES);
+            if (n > 0 && rx == null) rx = new byte[RX_BUFFER_BYTES];
             for (int i = 0; i < n; i++) rx[i] = b.get();
             rxCount = n;
             updateIrq();
@@ -278,6 +280,7 @@ public final class Uart16550 implements BusDevice {
         if (rxCount == RX_BUFFER_BYTES) {
             return false;
         }
+        if (rx == null) rx = new byte[RX_BUFFER_BYTES];
         rx[(rxHeadIndex + rxCount) % RX_BUFFER_BYTES] = b;
         rxCount++;
         return true;

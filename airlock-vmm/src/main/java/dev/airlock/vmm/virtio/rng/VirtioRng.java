@@ -27,7 +27,12 @@ public final class VirtioRng implements VirtioDevice {
     static final int BATCH = 64;
 
     private final Random entropy;
-    private final byte[] buffer = new byte[4096];
+    /**
+     * Grows to the largest request seen, up to {@link #BUFFER_MAX_BYTES}: Linux asks for 64 bytes at a
+     * time, and each request fills the whole buffer with fresh entropy.
+     */
+    private byte[] buffer = new byte[64];
+    static final int BUFFER_MAX_BYTES = 4096;
     private VirtQueue queue;
     private VirtioInterrupt interrupt;
     private final AtomicLong bytesServed = new AtomicLong();
@@ -99,7 +104,8 @@ public final class VirtioRng implements VirtioDevice {
         long total = Math.min(chain.writableBytes(), MAX_REQUEST_BYTES);
         long done = 0;
         while (done < total) {
-            int n = (int) Math.min(buffer.length, total - done);
+            int n = (int) Math.min(BUFFER_MAX_BYTES, total - done);
+            if (buffer.length < n) buffer = new byte[Math.min(BUFFER_MAX_BYTES, Integer.highestOneBit(n - 1) << 1)];
             entropy.nextBytes(buffer);
             done += chain.write(done, buffer, 0, n);
         }
