@@ -10,6 +10,7 @@ import dev.airlock.memory.HostFrameTally;
 import dev.airlock.memory.HostFrameTotals;
 import dev.airlock.memory.ProcessMemory;
 import dev.airlock.vmm.Vm;
+import dev.airlock.cpu.rv64.Hart;
 import dev.airlock.vmm.sched.HartPool;
 import dev.airlock.vmm.virtio.DeviceEventLoop;
 import java.io.IOException;
@@ -116,7 +117,7 @@ final class CloneBench {
             "start() called -> vsock socket bound", "  first slice -> vsock CONNECT ok", "  agent HELLO", "  agent run(true)", "then run(true) again",
             "close()", "guest kinsns: to CONNECT ok", "guest kinsns: agent HELLO", "guest kinsns: agent run(true)",
             "hart busy: to CONNECT ok", "hart busy: agent HELLO", "hart busy: agent run(true)",
-            "guest kinsns in blocks: agent run(true)"};
+            "guest kinsns in blocks: agent run(true)", "guest page walks (k): to run(true) done"};
 
     /** The same figures for a clone taken from a {@link ClonePool}: its making (the phases) happened ahead of time. */
     private static final String[] POOLED_FIGURES = LATENCY_FIGURES.clone();
@@ -152,7 +153,7 @@ final class CloneBench {
             // On-CPU time too: on a loaded host the wall time also counts waiting for a core.
             long cloneCpu = THREADS.getCurrentThreadCpuTime() - cpuBefore;
             long started, bound, vsockOk, connected, answered, again, closing, firstSlice;
-            long iConnect, iHello, iTrue, i0 = instructions(List.of(m)), bConnect, bHello, bTrue, kHello, kTrue;
+            long iConnect, iHello, iTrue, i0 = instructions(List.of(m)), bConnect, bHello, bTrue, kHello, kTrue, walks;
             try {
                 m.start();
                 started = System.nanoTime();
@@ -167,12 +168,13 @@ final class CloneBench {
                     connected = System.nanoTime();
                     iHello = instructions(List.of(m));
                     bHello = m.vm().hartRunNanos();
-                    kHello = blockInstructions(m);
+                    kHello = perHart(m, Hart::blockInstructions);
                     int exit = agent.run("true").exitCode();
                     answered = System.nanoTime();
                     iTrue = instructions(List.of(m));
                     bTrue = m.vm().hartRunNanos();
-                    kTrue = blockInstructions(m);
+                    kTrue = perHart(m, Hart::blockInstructions);
+                    walks = perHart(m, Hart::pageWalks);
                     if (exit != 0) throw new AgentException("'true' exited with " + exit + " in clone " + m.name());
                     long t = System.nanoTime();
                     agent.run("true");
@@ -197,7 +199,7 @@ final class CloneBench {
                     p.restoredNanos() - p.attachedNanos(), pooled ? 0 : cloned - p.restoredNanos(), cloneCpu, started - cloned,
                     firstSlice - cloned, bound - cloned, vsockOk - firstSlice, connected - vsockOk, answered - connected, again,
                     closed - closing, iConnect - i0, iHello - iConnect, iTrue - iHello,
-                    bConnect, bHello - bConnect, bTrue - bHello, kTrue - kHello};
+                    bConnect, bHello - bConnect, bTrue - bHello, kTrue - kHello, walks};
             rows.add(v);
         }
         long[][] ns = new long[LATENCY_FIGURES.length][rows.size()];
@@ -549,18 +551,16 @@ final class CloneBench {
                 (int) statusKiB("Threads"), count(Path.of("/proc/self/fd")), lines(Path.of("/proc/self/maps")), cores, insnPerSecond);
     }
 
-    /** Instructions the clone's harts retired in translated blocks. */
-    private static long blockInstructions(MicroVm m) {
+    /** A hart counter summed over the clone's harts. */
+    private static long perHart(MicroVm m, java.util.function.ToLongFunction<Hart> counter) {
         long n = 0;
-        for (int i = 0; i < m.vm().hartCount(); i++) n += m.vm().hart(i).blockInstructions();
+        for (int i = 0; i < m.vm().hartCount(); i++) n += counter.applyAsLong(m.vm().hart(i));
         return n;
     }
 
     private static long instructions(List<MicroVm> clones) {
         long n = 0;
-        for (MicroVm m : clones) {
-            for (int i = 0; i < m.vm().hartCount(); i++) n += m.vm().hart(i).instret();
-        }
+        for (MicroVm m : clones) n += perHart(m, Hart::instret);
         return n;
     }
 

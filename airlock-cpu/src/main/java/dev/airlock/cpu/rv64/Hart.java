@@ -139,7 +139,7 @@ public final class Hart implements HartInterrupts {
     boolean codeWritten;
     /** Instructions a translated block retired before the one that trapped. */
     int blockRetired;
-    private long blocksRun, blockInstructions;
+    private long blocksRun, blockInstructions, pageWalks;
 
     private final Trap trap = new Trap();
     private int rawInsn;
@@ -158,7 +158,6 @@ public final class Hart implements HartInterrupts {
         this.time = time;
         this.platform = platform;
         this.sbiInHypervisor = sbiInHypervisor;
-        flushTlb();
         resetAsidSlots();
         code.attach(this);
         GuestProfiler.register(this);
@@ -200,7 +199,6 @@ public final class Hart implements HartInterrupts {
             mstatus |= 1L << MSTATUS_FS_SHIFT; // FP usable from the start, as OpenSBI leaves it
         }
         reservationAddr = -1;
-        flushTlb();
         resetAsidSlots();
         hsmState = HSM_STARTED;
     }
@@ -354,6 +352,9 @@ public final class Hart implements HartInterrupts {
 
     /** Blocks entered and the instructions they retired, for measurements. */
     public long blocksRun() { return blocksRun; }
+
+    /** Page-table walks this hart made (soft TLB misses, and accesses no entry holds), for measurements. */
+    public long pageWalks() { return pageWalks; }
 
     public long blockInstructions() { return blockInstructions; }
 
@@ -1199,15 +1200,14 @@ public final class Hart implements HartInterrupts {
                 if (mode == 0 || mode == 8 || mode == 9) {
                     long old = satp;
                     satp = v & ((0xfL << 60) | SATP_ASID_BITS | 0xfff_ffff_ffffL);
-                    if ((old >>> 60) != mode || ((old ^ satp) & (0xffffL << 44)) == 0) {
-                        // Another mode, or the same ASID (its tables may have changed: no stale entry is
-                        // worth the risk, though the spec leaves that to the guest's sfence.vma): all go.
-                        if (old != satp) {
-                            flushTlb();
-                            resetAsidSlots();
-                        }
+                    if (satp == old) {
+                        // nothing changed
+                    } else if ((old >>> 60) == mode && ((old ^ satp) & SATP_ASID_BITS) != 0) {
+                        switchAsid(satpAsid()); // a context switch: entries stay, tagged by ASID
                     } else {
-                        switchAsid((int) (satp >>> 44) & 0xffff); // a context switch: entries stay, tagged by ASID
+                        // Another mode, or new tables under the same ASID: no stale entry is worth the
+                        // risk, though the spec leaves that to the guest's sfence.vma.
+                        resetAsidSlots();
                     }
                 }
             }
@@ -1265,18 +1265,26 @@ public final class Hart implements HartInterrupts {
         java.util.Arrays.fill(tlbXTag, -1);
     }
 
+    private int satpAsid() {
+        return (int) (satp >>> 44) & 0xffff;
+    }
+
     private static int[] newSlotTable() {
         int[] t = new int[ASID_SLOTS];
         java.util.Arrays.fill(t, -1);
         return t;
     }
 
-    /** Binds the slots afresh: slot 0 to the ASID in satp. With {@link #flushTlb} after a restore or reset. */
+    /**
+     * Drops every TLB entry and binds the slots afresh, slot 0 to the ASID in satp: after a reset, a
+     * restore, or a change of translation mode. Together, so no entry outlives its slot's binding.
+     */
     void resetAsidSlots() {
+        flushTlb();
         java.util.Arrays.fill(slotAsid, -1);
         asidSlot = 0;
         nextVictimSlot = 1;
-        slotAsid[0] = (int) (satp >>> 44) & 0xffff;
+        slotAsid[0] = satpAsid();
         updateCtx();
     }
 
@@ -1313,12 +1321,16 @@ public final class Hart implements HartInterrupts {
     /** Drops the entries of {@code slot}: all of them, or only those not global. */
     private void dropSlot(int slot, boolean keepGlobal) {
         long bits = (long) slot << CTX_SLOT_SHIFT;
-        for (int i = 0; i < TLB_SIZE; i++) {
-            if (tlbRTag[i] != -1 && (tlbRTag[i] & CTX_SLOT_MASK) == bits && !(keepGlobal && tlbRGlobal[i])) tlbRTag[i] = -1;
-            if (tlbWTag[i] != -1 && (tlbWTag[i] & CTX_SLOT_MASK) == bits && !(keepGlobal && tlbWGlobal[i])) tlbWTag[i] = -1;
-            if (tlbXTag[i] != -1 && (tlbXTag[i] & CTX_SLOT_MASK) == bits && !(keepGlobal && tlbXGlobal[i])) tlbXTag[i] = -1;
-        }
+        dropSlot(tlbRTag, tlbRGlobal, bits, keepGlobal);
+        dropSlot(tlbWTag, tlbWGlobal, bits, keepGlobal);
+        dropSlot(tlbXTag, tlbXGlobal, bits, keepGlobal);
         curPageKey = -1;
+    }
+
+    private static void dropSlot(long[] tags, boolean[] global, long slotBits, boolean keepGlobal) {
+        for (int i = 0; i < TLB_SIZE; i++) {
+            if (tags[i] != -1 && (tags[i] & CTX_SLOT_MASK) == slotBits && !(keepGlobal && global[i])) tags[i] = -1;
+        }
     }
 
     void flushTlbPage(long vaddr) {
@@ -1334,6 +1346,7 @@ public final class Hart implements HartInterrupts {
         long mode = satp >>> 60;
         walkGlobal = false;
         if (effPriv == PRIV_M || mode == 0) return vaddr;
+        pageWalks++;
         int levels = mode == 8 ? 3 : 4;
         int vaBits = 12 + 9 * levels;
         if ((vaddr << (64 - vaBits)) >> (64 - vaBits) != vaddr) throw pageFault(vaddr, access);
@@ -1467,10 +1480,7 @@ public final class Hart implements HartInterrupts {
         long gpa = translate(va, ACCESS_READ, dataPriv);
         long hva = ram.hvaOf(gpa);
         if (hva >= 0) {
-            int idx = (int) (va >>> 12) & TLB_MASK;
-            tlbRTag[idx] = (va & PAGE_MASK) | dataCtx;
-            tlbRGlobal[idx] = walkGlobal;
-            tlbRDelta[idx] = (hva & PAGE_MASK) - (va & PAGE_MASK);
+            fillDataEntry(tlbRTag, tlbRDelta, tlbRGlobal, va, hva);
             return switch (size) {
                 case 1 -> ALL.get(I8, hva);
                 case 2 -> ALL.get(I16, hva);
@@ -1480,6 +1490,14 @@ public final class Hart implements HartInterrupts {
         }
         if (!mmio.isMapped(gpa)) throw fault(Trap.LOAD_ACCESS, va);
         return mmio.read(gpa, size);
+    }
+
+    /** Fills the read or write TLB entry of {@code va} from the walk just done, which found {@code hva}. */
+    private void fillDataEntry(long[] tags, long[] deltas, boolean[] global, long va, long hva) {
+        int idx = (int) (va >>> 12) & TLB_MASK;
+        tags[idx] = (va & PAGE_MASK) | dataCtx;
+        deltas[idx] = (hva & PAGE_MASK) - (va & PAGE_MASK);
+        global[idx] = walkGlobal;
     }
 
     private void storeSlow(long va, int size, long v) {
@@ -1493,10 +1511,7 @@ public final class Hart implements HartInterrupts {
         long gpa = translate(va, ACCESS_WRITE, dataPriv);
         long hva = ram.hvaOf(gpa);
         if (hva >= 0) {
-            int idx = (int) (va >>> 12) & TLB_MASK;
-            tlbWTag[idx] = (va & PAGE_MASK) | dataCtx;
-            tlbWGlobal[idx] = walkGlobal;
-            tlbWDelta[idx] = (hva & PAGE_MASK) - (va & PAGE_MASK);
+            fillDataEntry(tlbWTag, tlbWDelta, tlbWGlobal, va, hva);
             switch (size) {
                 case 1 -> ALL.set(I8, hva, (byte) v);
                 case 2 -> ALL.set(I16, hva, (short) v);
@@ -1517,7 +1532,7 @@ public final class Hart implements HartInterrupts {
             throw fault(access == ACCESS_READ ? Trap.LOAD_MISALIGNED : Trap.STORE_MISALIGNED, va);
         }
         // Through the soft TLB like loads and stores: a kernel takes locks and bumps counters with these
-        // all the time, and a page walk for each cost a fresh clone a tenth of its walks.
+        // all the time, and walking for each was nearly half of a fresh clone's page walks.
         int idx = (int) (va >>> 12) & TLB_MASK;
         long key = (va & PAGE_MASK) | dataCtx;
         if (access == ACCESS_WRITE ? tlbWTag[idx] == key : tlbRTag[idx] == key) {
@@ -1526,17 +1541,11 @@ public final class Hart implements HartInterrupts {
         long gpa = translate(va, access, dataPriv);
         long hva = ram.hvaOf(gpa);
         if (hva < 0) throw fault(access == ACCESS_READ ? Trap.LOAD_ACCESS : Trap.STORE_ACCESS, va);
-        long delta = (hva & PAGE_MASK) - (va & PAGE_MASK);
         if (access == ACCESS_WRITE) {
-            tlbWTag[idx] = key;
-            tlbWDelta[idx] = delta;
-            tlbWGlobal[idx] = walkGlobal;
-            // After the TLB fill, as in storeSlow.
-            if (code.written(hva)) codeWritten = true;
+            fillDataEntry(tlbWTag, tlbWDelta, tlbWGlobal, va, hva);
+            if (code.written(hva)) codeWritten = true; // after the TLB fill, as in storeSlow
         } else {
-            tlbRTag[idx] = key;
-            tlbRDelta[idx] = delta;
-            tlbRGlobal[idx] = walkGlobal;
+            fillDataEntry(tlbRTag, tlbRDelta, tlbRGlobal, va, hva);
         }
         return hva;
     }

@@ -82,7 +82,6 @@ public final class HartState {
         h.instret = b.getLong();
         h.reservationAddr = b.getLong();
         h.reservationValue = b.getLong();
-        h.flushTlb();
         h.resetAsidSlots();
     }
 }
