@@ -25,7 +25,8 @@ def main():
         with open(maps[0]) as f:
             for line in f:
                 parts = line.split()
-                if len(parts) >= 3 and parts[1] in 'tTwW':
+                # Compiler-local labels (.L0, .LVL591, .LBB…) leak into kallsyms; they would swallow the samples of the function they sit in.
+                if len(parts) >= 3 and parts[1] in 'tTwW' and not parts[2].startswith('.L'):
                     syms.append((int(parts[0], 16), parts[2]))
         syms.sort()
         addrs = [a for a, _ in syms]
@@ -40,7 +41,8 @@ def main():
         else:
             i = bisect.bisect_right(addrs, pc) - 1
             funcs[names[i] if i >= 0 else '%x' % pc] += n
-    print('samples %d: %s' % (total, ', '.join('%s %.1f%%' % (k, 100.0 * v / total) for k, v in by_priv.most_common())))
+    idle = funcs.get('arch_cpu_idle', 0)
+    print('samples %d: %s; busy (not in arch_cpu_idle) %d' % (total, ', '.join('%s %.1f%%' % (k, 100.0 * v / total) for k, v in by_priv.most_common()), total - idle))
     for name, n in funcs.most_common(top):
         print('%6.2f%% %7d  %s' % (100.0 * n / total, n, name))
 

@@ -14,8 +14,9 @@ import java.util.concurrent.locks.LockSupport;
  * A sampling profiler of guest code, to find where a workload's guest time goes:
  * {@code -Dairlock.cpu.profile=FILE} samples every hart's pc and privilege about every 200 µs and writes
  * "count privilege pc" lines to FILE when the JVM exits ({@code scripts/guest-profile.py} puts kernel
- * symbols on them). A hart publishes pc when a block exits and per interpreted instruction, so a sample
- * names the block or instruction it was in, not the exact instruction; the reads race with the hart,
+ * symbols on them). A hart publishes pc when a block exits, and at each jump, generic instruction or
+ * trap the interpreter meets, so a sample names the block or run of straight-line code it was in, not
+ * the exact instruction; the reads race with the hart,
  * which is fine for a histogram. Off by default: then harts are not even registered.
  */
 final class GuestProfiler {

@@ -217,11 +217,10 @@ public final class Hart implements HartInterrupts {
             if (exitReason >= 0) return exitReason;
             int n = POLL_INTERVAL;
             try {
-                while (n > 0 && !pollNow) {
-                    step();
-                    n--;
-                }
+                while (n > 0 && !pollNow) n -= interpretToNextHead(n);
             } catch (Trap t) {
+                n -= blockRetired;
+                blockRetired = 0;
                 enterTrap(t.cause, t.tval);
                 executed++; // a guest stuck in a trap loop must still use up its slice
             }
@@ -292,28 +291,111 @@ public final class Hart implements HartInterrupts {
 
     /**
      * Interprets up to the next control transfer or page boundary (the next block head), at most
-     * {@code budget} instructions; returns how many retired. Blocks never cross a page, so code that
-     * flows on into the next page needs a head there, or it stays interpreted (as after an instruction
-     * that straddles two pages, which no block can hold). Kept apart from the dispatch loop so HotSpot
-     * compiles the interpreter once, and recompiling the small dispatch loop (as new block classes show
-     * up at its call site) stays cheap.
+     * {@code budget} instructions (at least one); returns how many retired. Blocks never cross a page,
+     * so code that flows on into the next page needs a head there, or it stays interpreted (as after
+     * an instruction that straddles two pages, which no block can hold). Kept apart from the dispatch
+     * loop so HotSpot compiles the interpreter once, and recompiling the small dispatch loop (as new
+     * block classes show up at its call site) stays cheap.
+     *
+     * <p>The fast path: one predecoded instruction at a time (see {@link Decoder} for the layout),
+     * with pc in a local and the code page looked up once, since nothing but a jump, a page boundary,
+     * a generic instruction or a poll request can change either. pc is written back before anything
+     * that reads it (a generic instruction, decoding) and when a load or store traps.
      */
     private int interpretToNextHead(int budget) {
+        long pc = this.pc;
+        long[] ops = ((pc & PAGE_MASK) | fetchCtx) == curPageKey ? curOps : enterPage(pc);
+        final long[] x = this.x;
         int done = 0;
         try {
-            do {
-                long before = this.pc;
-                step();
+            while (true) {
+                int slot = (int) (pc >>> 1) & (CodeCache.SLOTS - 1);
+                long d = ops[slot];
+                if (d == 0) { // not decoded yet, or the page was dropped (decode looks it up again)
+                    this.pc = pc;
+                    d = decode(pc, ops, slot);
+                    ops = curOps;
+                }
+                int rd = (int) (d >>> 8) & 31, rs1 = (int) (d >>> 13) & 31, rs2 = (int) (d >>> 18) & 31;
+                int imm = (int) (d >>> 32);
+                long next = pc + ((d & Decoder.COMPRESSED) != 0 ? 2 : 4);
+                switch ((int) d & 0x7f) {
+                    case Decoder.NOP -> { }
+                    case Decoder.LUI -> x[rd] = imm;
+                    case Decoder.AUIPC -> x[rd] = pc + imm;
+                    case Decoder.JAL -> { if (rd != 0) x[rd] = next; this.pc = pc + imm; return done + 1; }
+                    case Decoder.JALR -> { long t = (x[rs1] + imm) & ~1L; if (rd != 0) x[rd] = next; this.pc = t; return done + 1; }
+                    case Decoder.BEQ -> { if (x[rs1] == x[rs2]) { this.pc = pc + imm; return done + 1; } }
+                    case Decoder.BNE -> { if (x[rs1] != x[rs2]) { this.pc = pc + imm; return done + 1; } }
+                    case Decoder.BLT -> { if (x[rs1] < x[rs2]) { this.pc = pc + imm; return done + 1; } }
+                    case Decoder.BGE -> { if (x[rs1] >= x[rs2]) { this.pc = pc + imm; return done + 1; } }
+                    case Decoder.BLTU -> { if (Long.compareUnsigned(x[rs1], x[rs2]) < 0) { this.pc = pc + imm; return done + 1; } }
+                    case Decoder.BGEU -> { if (Long.compareUnsigned(x[rs1], x[rs2]) >= 0) { this.pc = pc + imm; return done + 1; } }
+                    case Decoder.LB -> setX(rd, (byte) load8(x[rs1] + imm));
+                    case Decoder.LH -> setX(rd, (short) load16(x[rs1] + imm));
+                    case Decoder.LW -> setX(rd, (int) load32(x[rs1] + imm));
+                    case Decoder.LD -> setX(rd, load64(x[rs1] + imm));
+                    case Decoder.LBU -> setX(rd, load8(x[rs1] + imm) & 0xff);
+                    case Decoder.LHU -> setX(rd, load16(x[rs1] + imm) & 0xffff);
+                    case Decoder.LWU -> setX(rd, load32(x[rs1] + imm) & 0xffffffffL);
+                    case Decoder.SB -> store8(x[rs1] + imm, x[rs2]);
+                    case Decoder.SH -> store16(x[rs1] + imm, x[rs2]);
+                    case Decoder.SW -> store32(x[rs1] + imm, x[rs2]);
+                    case Decoder.SD -> store64(x[rs1] + imm, x[rs2]);
+                    case Decoder.ADDI -> x[rd] = x[rs1] + imm;
+                    case Decoder.SLTI -> x[rd] = x[rs1] < imm ? 1 : 0;
+                    case Decoder.SLTIU -> x[rd] = Long.compareUnsigned(x[rs1], imm) < 0 ? 1 : 0;
+                    case Decoder.XORI -> x[rd] = x[rs1] ^ imm;
+                    case Decoder.ORI -> x[rd] = x[rs1] | imm;
+                    case Decoder.ANDI -> x[rd] = x[rs1] & imm;
+                    case Decoder.SLLI -> x[rd] = x[rs1] << imm;
+                    case Decoder.SRLI -> x[rd] = x[rs1] >>> imm;
+                    case Decoder.SRAI -> x[rd] = x[rs1] >> imm;
+                    case Decoder.ADDIW -> x[rd] = (int) x[rs1] + imm;
+                    case Decoder.SLLIW -> x[rd] = (int) x[rs1] << imm;
+                    case Decoder.SRLIW -> x[rd] = (int) x[rs1] >>> imm;
+                    case Decoder.SRAIW -> x[rd] = (int) x[rs1] >> imm;
+                    case Decoder.ADD -> x[rd] = x[rs1] + x[rs2];
+                    case Decoder.SUB -> x[rd] = x[rs1] - x[rs2];
+                    case Decoder.SLL -> x[rd] = x[rs1] << x[rs2];
+                    case Decoder.SLT -> x[rd] = x[rs1] < x[rs2] ? 1 : 0;
+                    case Decoder.SLTU -> x[rd] = Long.compareUnsigned(x[rs1], x[rs2]) < 0 ? 1 : 0;
+                    case Decoder.XOR -> x[rd] = x[rs1] ^ x[rs2];
+                    case Decoder.SRL -> x[rd] = x[rs1] >>> x[rs2];
+                    case Decoder.SRA -> x[rd] = x[rs1] >> x[rs2];
+                    case Decoder.OR -> x[rd] = x[rs1] | x[rs2];
+                    case Decoder.AND -> x[rd] = x[rs1] & x[rs2];
+                    case Decoder.ADDW -> x[rd] = (int) x[rs1] + (int) x[rs2];
+                    case Decoder.SUBW -> x[rd] = (int) x[rs1] - (int) x[rs2];
+                    case Decoder.SLLW -> x[rd] = (int) x[rs1] << (int) x[rs2];
+                    case Decoder.SRLW -> x[rd] = (int) x[rs1] >>> (int) x[rs2];
+                    case Decoder.SRAW -> x[rd] = (int) x[rs1] >> (int) x[rs2];
+                    case Decoder.MUL, Decoder.MULH, Decoder.MULHSU, Decoder.MULHU, Decoder.DIV, Decoder.DIVU, Decoder.REM,
+                         Decoder.REMU -> x[rd] = mulDiv(((int) d & 0x7f) - Decoder.MUL, x[rs1], x[rs2]);
+                    case Decoder.MULW -> x[rd] = (int) x[rs1] * (int) x[rs2];
+                    case Decoder.DIVW, Decoder.DIVUW, Decoder.REMW, Decoder.REMUW -> x[rd] = divW((int) d & 0x7f, (int) x[rs1], (int) x[rs2]);
+                    default -> { // GENERIC: the reference interpreter, which reads and sets pc itself and may change anything
+                        this.pc = pc;
+                        execGeneric(d);
+                        done++;
+                        long after = this.pc;
+                        if (after != next || ((after & PAGE_MASK) | fetchCtx) != curPageKey || done >= budget || pollNow) return done;
+                        pc = after;
+                        continue;
+                    }
+                }
                 done++;
-                long after = this.pc;
-                long delta = after - before;
-                if ((delta != 2 && delta != 4) || ((after ^ before) & PAGE_MASK) != 0) break;
-            } while (done < budget && !pollNow);
+                if (((next ^ pc) & PAGE_MASK) != 0 || done >= budget || pollNow) {
+                    this.pc = next;
+                    return done;
+                }
+                pc = next;
+            }
         } catch (Trap t) {
+            this.pc = pc; // the instruction that trapped
             blockRetired = done;
             throw t;
         }
-        return done;
     }
 
     /** Counts an interpreted entry to the head at {@code slot} of the current page; true once it is hot. */
@@ -367,9 +449,9 @@ public final class Hart implements HartInterrupts {
             if (pc != before) return;
         }
         try {
-            step();
-            instret++;
+            instret += interpretToNextHead(1);
         } catch (Trap t) {
+            blockRetired = 0;
             enterTrap(t.cause, t.tval);
         }
     }
@@ -537,87 +619,6 @@ public final class Hart implements HartInterrupts {
 
     /** Runs every instruction through {@link #execute} (the reference interpreter); for differential tests. */
     boolean referenceOnly = Boolean.getBoolean("airlock.cpu.referenceOnly");
-
-    private void step() {
-        long pc = this.pc;
-        long[] ops = curOps;
-        if (((pc & PAGE_MASK) | fetchCtx) != curPageKey) ops = enterPage(pc);
-        int slot = (int) (pc >>> 1) & (CodeCache.SLOTS - 1);
-        long d = ops[slot];
-        if (d == 0) d = decode(pc, ops, slot);
-        exec(d, pc);
-    }
-
-    /** The fast path: one predecoded instruction (see {@link Decoder} for the layout). */
-    private void exec(long d, long pc) {
-        final long[] x = this.x;
-        int rd = (int) (d >>> 8) & 31, rs1 = (int) (d >>> 13) & 31, rs2 = (int) (d >>> 18) & 31;
-        int imm = (int) (d >>> 32);
-        long next = pc + ((d & Decoder.COMPRESSED) != 0 ? 2 : 4);
-        switch ((int) d & 0x7f) {
-            case Decoder.NOP -> { }
-            case Decoder.LUI -> x[rd] = imm;
-            case Decoder.AUIPC -> x[rd] = pc + imm;
-            case Decoder.JAL -> { if (rd != 0) x[rd] = next; next = pc + imm; }
-            case Decoder.JALR -> { long t = (x[rs1] + imm) & ~1L; if (rd != 0) x[rd] = next; next = t; }
-            case Decoder.BEQ -> { if (x[rs1] == x[rs2]) next = pc + imm; }
-            case Decoder.BNE -> { if (x[rs1] != x[rs2]) next = pc + imm; }
-            case Decoder.BLT -> { if (x[rs1] < x[rs2]) next = pc + imm; }
-            case Decoder.BGE -> { if (x[rs1] >= x[rs2]) next = pc + imm; }
-            case Decoder.BLTU -> { if (Long.compareUnsigned(x[rs1], x[rs2]) < 0) next = pc + imm; }
-            case Decoder.BGEU -> { if (Long.compareUnsigned(x[rs1], x[rs2]) >= 0) next = pc + imm; }
-            case Decoder.LB -> setX(rd, (byte) load8(x[rs1] + imm));
-            case Decoder.LH -> setX(rd, (short) load16(x[rs1] + imm));
-            case Decoder.LW -> setX(rd, (int) load32(x[rs1] + imm));
-            case Decoder.LD -> setX(rd, load64(x[rs1] + imm));
-            case Decoder.LBU -> setX(rd, load8(x[rs1] + imm) & 0xff);
-            case Decoder.LHU -> setX(rd, load16(x[rs1] + imm) & 0xffff);
-            case Decoder.LWU -> setX(rd, load32(x[rs1] + imm) & 0xffffffffL);
-            case Decoder.SB -> store8(x[rs1] + imm, x[rs2]);
-            case Decoder.SH -> store16(x[rs1] + imm, x[rs2]);
-            case Decoder.SW -> store32(x[rs1] + imm, x[rs2]);
-            case Decoder.SD -> store64(x[rs1] + imm, x[rs2]);
-            case Decoder.ADDI -> x[rd] = x[rs1] + imm;
-            case Decoder.SLTI -> x[rd] = x[rs1] < imm ? 1 : 0;
-            case Decoder.SLTIU -> x[rd] = Long.compareUnsigned(x[rs1], imm) < 0 ? 1 : 0;
-            case Decoder.XORI -> x[rd] = x[rs1] ^ imm;
-            case Decoder.ORI -> x[rd] = x[rs1] | imm;
-            case Decoder.ANDI -> x[rd] = x[rs1] & imm;
-            case Decoder.SLLI -> x[rd] = x[rs1] << imm;
-            case Decoder.SRLI -> x[rd] = x[rs1] >>> imm;
-            case Decoder.SRAI -> x[rd] = x[rs1] >> imm;
-            case Decoder.ADDIW -> x[rd] = (int) x[rs1] + imm;
-            case Decoder.SLLIW -> x[rd] = (int) x[rs1] << imm;
-            case Decoder.SRLIW -> x[rd] = (int) x[rs1] >>> imm;
-            case Decoder.SRAIW -> x[rd] = (int) x[rs1] >> imm;
-            case Decoder.ADD -> x[rd] = x[rs1] + x[rs2];
-            case Decoder.SUB -> x[rd] = x[rs1] - x[rs2];
-            case Decoder.SLL -> x[rd] = x[rs1] << x[rs2];
-            case Decoder.SLT -> x[rd] = x[rs1] < x[rs2] ? 1 : 0;
-            case Decoder.SLTU -> x[rd] = Long.compareUnsigned(x[rs1], x[rs2]) < 0 ? 1 : 0;
-            case Decoder.XOR -> x[rd] = x[rs1] ^ x[rs2];
-            case Decoder.SRL -> x[rd] = x[rs1] >>> x[rs2];
-            case Decoder.SRA -> x[rd] = x[rs1] >> x[rs2];
-            case Decoder.OR -> x[rd] = x[rs1] | x[rs2];
-            case Decoder.AND -> x[rd] = x[rs1] & x[rs2];
-            case Decoder.ADDW -> x[rd] = (int) x[rs1] + (int) x[rs2];
-            case Decoder.SUBW -> x[rd] = (int) x[rs1] - (int) x[rs2];
-            case Decoder.SLLW -> x[rd] = (int) x[rs1] << (int) x[rs2];
-            case Decoder.SRLW -> x[rd] = (int) x[rs1] >>> (int) x[rs2];
-            case Decoder.SRAW -> x[rd] = (int) x[rs1] >> (int) x[rs2];
-            case Decoder.MUL, Decoder.MULH, Decoder.MULHSU, Decoder.MULHU, Decoder.DIV, Decoder.DIVU, Decoder.REM,
-                 Decoder.REMU -> x[rd] = mulDiv(((int) d & 0x7f) - Decoder.MUL, x[rs1], x[rs2]);
-            case Decoder.MULW -> x[rd] = (int) x[rs1] * (int) x[rs2];
-            case Decoder.DIVW, Decoder.DIVUW, Decoder.REMW, Decoder.REMUW -> x[rd] = divW((int) d & 0x7f, (int) x[rs1], (int) x[rs2]);
-            default -> { // GENERIC: the reference interpreter, which sets pc itself
-                boolean compressed = (d & Decoder.COMPRESSED) != 0;
-                rawInsn = compressed ? (int) (d >>> 8) & 0xffff : imm;
-                execute(imm, compressed ? 2 : 4);
-                return;
-            }
-        }
-        this.pc = next;
-    }
 
     private static int divW(int op, int a, int b) {
         return switch (op) {
